@@ -1,0 +1,318 @@
+package dss
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"sync"
+	"unsafe"
+)
+
+// Branch is level 3: one kind of object (users, groups) in a tree, a map from
+// idnumber to object that iterates in idnumber order. K is the idnumber's
+// type, V the object's struct type.
+//
+// NewTree creates the branches; a sync program sets Importer and, if it
+// wants, Filter, Preprocess and IgnoreUnknownKeys before calling Import.
+type Branch[K cmp.Ordered, V any] struct {
+	// Importer yields the branch's records. Tree.Import fails for a branch
+	// without one.
+	Importer Importer
+	// Filter, when set, sees each record first; a record it returns false
+	// for is skipped.
+	Filter func(Record) bool
+	// Preprocess, when set, may change each record that Filter kept before
+	// it is decoded (rename keys, normalise values). Its error is the
+	// record's error.
+	Preprocess func(Record) error
+	// IgnoreUnknownKeys makes keys that match no field be skipped instead of
+	// failing the import with ErrUnknownKey.
+	IgnoreUnknownKeys bool
+
+	name string
+	tree *tree
+	plan *objPlan
+
+	mu    sync.Mutex // guards order's upkeep on reads
+	objs  map[K]*V
+	order []entry[K] // by idnumber once ordered() has run
+	state orderState
+}
+
+// entry is one object in idnumber order, without its type, for Diff.
+type entry[K cmp.Ordered] struct {
+	key K
+	obj unsafe.Pointer
+}
+
+type orderState uint8
+
+const (
+	inOrder  orderState = iota // order is sorted and complete
+	unsorted                   // order is complete, not sorted
+	stale                      // objects were deleted: rebuild from objs
+)
+
+// branch is what a tree needs of its branches, whatever their types.
+type branch interface {
+	Name() string
+	Len() int
+	init(name string, t *tree) error
+	objPlan() *objPlan
+	run(ctx context.Context) error
+	reset()
+	put(rec Record, pos Pos) error
+	finish(derive bool, where func(unsafe.Pointer) Pos) error
+	entries() int
+	objectAt(i int) (id string, obj unsafe.Pointer)
+	diff(dst branch, bp *branchPair, ph phase, yield func(Action) bool) bool
+}
+
+// keyed is the view of a branch with idnumbers of type K, whatever its
+// object type; Diff pairs branches through it.
+type keyed[K cmp.Ordered] interface {
+	ordered() []entry[K]
+}
+
+func (b *Branch[K, V]) init(name string, t *tree) error {
+	p, err := planFor(reflect.TypeFor[V]())
+	if err != nil {
+		return err
+	}
+	if idt := p.fields[p.id].typ; idt != reflect.TypeFor[K]() {
+		return fmt.Errorf("dss: object type %v: idnumber field %s is %v, the branch's key type is %v",
+			p.typ, p.fields[p.id].goName, idt, reflect.TypeFor[K]())
+	}
+	b.name, b.tree, b.plan = name, t, p
+	b.reset()
+	return nil
+}
+
+// Name returns the branch's name, which pairs it with its twin in the other tree.
+func (b *Branch[K, V]) Name() string { return b.name }
+
+func (b *Branch[K, V]) objPlan() *objPlan { return b.plan }
+
+// Len returns the number of objects in the branch.
+func (b *Branch[K, V]) Len() int { return len(b.objs) }
+
+// Get returns the object with the given idnumber: the original's
+// source.users.get('11111').
+func (b *Branch[K, V]) Get(id K) (*V, bool) {
+	v, ok := b.objs[id]
+	return v, ok
+}
+
+// All yields the branch's idnumbers and objects in idnumber order.
+// The branch must not change while All runs.
+func (b *Branch[K, V]) All() iter.Seq2[K, *V] {
+	return func(yield func(K, *V) bool) {
+		for _, e := range b.ordered() {
+			if !yield(e.key, (*V)(e.obj)) {
+				return
+			}
+		}
+	}
+}
+
+// Keys yields the branch's idnumbers in order.
+func (b *Branch[K, V]) Keys() iter.Seq[K] {
+	return func(yield func(K) bool) {
+		for _, e := range b.ordered() {
+			if !yield(e.key) {
+				return
+			}
+		}
+	}
+}
+
+// Put stores objects under their idnumbers, replacing any with the same
+// idnumber. It builds trees from literals in tests and lets an in-memory
+// template change a destination; imports do not use it.
+func (b *Branch[K, V]) Put(objs ...V) {
+	for i := range objs {
+		obj := new(V)
+		*obj = objs[i]
+		b.store(*(*K)(b.plan.fields[b.plan.id].ptr(unsafe.Pointer(obj))), obj)
+	}
+}
+
+// Delete removes the object with the given idnumber, if any.
+func (b *Branch[K, V]) Delete(id K) {
+	if _, ok := b.objs[id]; ok {
+		delete(b.objs, id)
+		b.state = stale
+	}
+}
+
+func (b *Branch[K, V]) store(k K, obj *V) {
+	if _, ok := b.objs[k]; ok {
+		b.objs[k] = obj
+		b.state = stale
+		return
+	}
+	b.objs[k] = obj
+	if b.state == stale {
+		return
+	}
+	if n := len(b.order); n > 0 && b.order[n-1].key >= k {
+		b.state = unsorted
+	}
+	b.order = append(b.order, entry[K]{k, unsafe.Pointer(obj)})
+}
+
+// ordered returns the objects in idnumber order, sorting first if needed.
+func (b *Branch[K, V]) ordered() []entry[K] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case stale:
+		b.order = b.order[:0]
+		for k, v := range b.objs {
+			b.order = append(b.order, entry[K]{k, unsafe.Pointer(v)})
+		}
+		fallthrough
+	case unsorted:
+		slices.SortFunc(b.order, func(x, y entry[K]) int { return cmp.Compare(x.key, y.key) })
+		b.state = inOrder
+	}
+	return b.order
+}
+
+func (b *Branch[K, V]) reset() {
+	b.objs = map[K]*V{}
+	b.order = nil
+	b.state = inOrder
+}
+
+func (b *Branch[K, V]) entries() int { return len(b.ordered()) }
+
+func (b *Branch[K, V]) objectAt(i int) (string, unsafe.Pointer) {
+	e := b.ordered()[i]
+	return fmt.Sprint(e.key), e.obj
+}
+
+// run imports the branch: it replaces the branch's objects with what the
+// importer yields, then completes them.
+func (b *Branch[K, V]) run(ctx context.Context) error {
+	b.reset()
+	if b.Importer == nil {
+		return b.errorf(Pos{}, "", nil, errors.New("no importer"))
+	}
+	positioner, _ := b.Importer.(Positioner)
+	first := map[K]Pos{}
+	n := 0
+	yield := func(rec Record) error {
+		n++
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		pos := Pos{Line: n}
+		if positioner != nil {
+			pos = positioner.Position()
+		}
+		if b.Filter != nil && !b.Filter(rec) {
+			return nil
+		}
+		if b.Preprocess != nil {
+			if err := b.Preprocess(rec); err != nil {
+				return b.errorf(pos, "", nil, fmt.Errorf("preprocess: %w", err))
+			}
+		}
+		return b.putAt(rec, pos, first)
+	}
+	if err := b.Importer.Import(ctx, yield); err != nil {
+		if ie := (*ImportError)(nil); errors.As(err, &ie) {
+			return err
+		}
+		return b.errorf(Pos{}, "", nil, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return b.errorf(Pos{}, "", nil, err)
+	}
+	return b.finish(true, func(obj unsafe.Pointer) Pos {
+		return first[*(*K)(b.plan.fields[b.plan.id].ptr(obj))]
+	})
+}
+
+// put decodes one record, as run does; Load uses it.
+func (b *Branch[K, V]) put(rec Record, pos Pos) error { return b.putAt(rec, pos, nil) }
+
+func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
+	idv, idkey := rec[IDKey], IDKey
+	if idv == nil {
+		for k, v := range rec {
+			if f, ok := b.plan.lookup(k); ok && f.key == IDKey {
+				idv, idkey = v, k
+				break
+			}
+		}
+	}
+	var k K
+	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
+		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
+	}
+	var zero K
+	if k == zero && (idv == nil || reflect.TypeFor[K]().Kind() == reflect.String) {
+		return b.errorf(pos, "", &keyError{key: IDKey, value: idv, err: ErrNoID}, nil)
+	}
+	obj, exists := b.objs[k]
+	if !exists {
+		obj = new(V)
+	}
+	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
+		ke := err.(*keyError)
+		if exists && errors.Is(ke.err, ErrConflict) && first != nil {
+			ke.err = fmt.Errorf("%w (first record for this idnumber: %v)", ke.err, first[k])
+		}
+		return b.errorf(pos, fmt.Sprint(k), ke, nil)
+	}
+	if !exists {
+		b.store(k, obj)
+		if first != nil {
+			first[k] = pos
+		}
+	}
+	return nil
+}
+
+// finish normalises lists to sorted sets and, if derive is set, lets objects
+// derive themselves, in idnumber order.
+func (b *Branch[K, V]) finish(derive bool, where func(unsafe.Pointer) Pos) error {
+	var lists []*field
+	for i := range b.plan.fields {
+		if b.plan.fields[i].list {
+			lists = append(lists, &b.plan.fields[i])
+		}
+	}
+	for _, e := range b.ordered() {
+		for _, f := range lists {
+			f.ops.normalize(f.ptr(e.obj))
+		}
+		if !derive || !b.plan.derive {
+			continue
+		}
+		if err := any((*V)(e.obj)).(Deriver).Derive(); err != nil {
+			var pos Pos
+			if where != nil {
+				pos = where(e.obj)
+			}
+			return b.errorf(pos, fmt.Sprint(e.key), nil, fmt.Errorf("derive: %w", err))
+		}
+	}
+	return nil
+}
+
+func (b *Branch[K, V]) errorf(pos Pos, id string, ke *keyError, err error) error {
+	e := &ImportError{Tree: b.tree.name, Branch: b.name, Pos: pos, ID: id, Err: err, redact: b.tree.redact}
+	if ke != nil {
+		e.Key, e.Value, e.Err = ke.key, ke.value, ke.err
+	}
+	return e
+}

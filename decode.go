@@ -1,0 +1,394 @@
+package dss
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// Sentinel errors found inside an ImportError with errors.Is.
+var (
+	// ErrUnknownKey: a record key matches no field of the object type and the
+	// branch does not ignore unknown keys.
+	ErrUnknownKey = errors.New("no field for key")
+	// ErrConvert: a value does not convert to its field's type.
+	ErrConvert = errors.New("cannot convert")
+	// ErrConflict: two records with the same idnumber disagree on a scalar.
+	ErrConflict = errors.New("conflicting values")
+	// ErrNoID: a record has no idnumber, or an empty one.
+	ErrNoID = errors.New("missing idnumber")
+)
+
+// keyError is a decoding failure of one key; the branch adds where.
+type keyError struct {
+	key   string
+	value any
+	err   error
+}
+
+func (e *keyError) Error() string { return fmt.Sprintf("key %q: %v", e.key, e.err) }
+func (e *keyError) Unwrap() error { return e.err }
+
+// decode writes rec into the object at obj. When merge is true the object
+// already holds earlier records with the same idnumber: lists accumulate,
+// and a scalar may only repeat the value it has, or fill a zero one.
+func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bool) error {
+	for key, v := range rec {
+		f, ok := p.lookup(key)
+		if !ok {
+			if ignoreUnknown {
+				continue
+			}
+			return &keyError{key: key, value: v, err: ErrUnknownKey}
+		}
+		var err error
+		switch {
+		case f.list:
+			err = f.appendList(obj, v)
+		case merge && f.key != IDKey:
+			err = f.mergeScalar(obj, v)
+		default:
+			err = assign(f.ptr(obj), f.typ, v)
+		}
+		if err != nil {
+			return &keyError{key: key, value: v, err: err}
+		}
+	}
+	return nil
+}
+
+// mergeScalar sets a zero scalar, accepts an equal one, refuses a different one.
+func (f *field) mergeScalar(obj unsafe.Pointer, v any) error {
+	tmp := reflect.New(f.typ)
+	if err := assign(tmp.UnsafePointer(), f.typ, v); err != nil {
+		return err
+	}
+	cur := reflect.NewAt(f.typ, f.ptr(obj)).Elem()
+	if f.equal(tmp.UnsafePointer(), f.ptr(obj)) {
+		return nil
+	}
+	if cur.IsZero() {
+		cur.Set(tmp.Elem())
+		return nil
+	}
+	return fmt.Errorf("%w: %s, earlier %s", ErrConflict, fmtValue(tmp.Elem().Interface()), fmtValue(cur.Interface()))
+}
+
+// appendList appends v, a slice or a single value, to the list field.
+func (f *field) appendList(obj unsafe.Pointer, v any) error {
+	p := f.ptr(obj)
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return f.appendElem(p, x)
+	case []string:
+		for _, e := range x {
+			if err := f.appendElem(p, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		for _, e := range x {
+			if err := f.appendElem(p, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []byte:
+		return f.appendElem(p, x)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		for i := range rv.Len() {
+			if err := f.appendElem(p, rv.Index(i).Interface()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return f.appendElem(p, v)
+}
+
+func (f *field) appendElem(p unsafe.Pointer, v any) error {
+	if v == nil {
+		return nil
+	}
+	if f.elem.Kind() == reflect.String {
+		s, err := toString(v)
+		if err != nil {
+			return fmt.Errorf("%w to %v: %w", ErrConvert, f.elem, err)
+		}
+		sp := (*[]string)(p)
+		*sp = append(*sp, s)
+		return nil
+	}
+	e := reflect.New(f.elem)
+	if err := assign(e.UnsafePointer(), f.elem, v); err != nil {
+		return err
+	}
+	list := reflect.NewAt(f.typ, p).Elem()
+	list.Set(reflect.Append(list, e.Elem()))
+	return nil
+}
+
+// assign converts v to type t and stores it at p. Strings convert where that
+// is unambiguous; nil and "" give the zero value of non-string types.
+func assign(p unsafe.Pointer, t reflect.Type, v any) error {
+	if t == timeType {
+		tm, err := toTime(v)
+		if err != nil {
+			return fmt.Errorf("%w to time.Time: %w", ErrConvert, err)
+		}
+		*(*time.Time)(p) = tm
+		return nil
+	}
+	var err error
+	switch k := t.Kind(); k {
+	case reflect.String:
+		var s string
+		if s, err = toString(v); err == nil {
+			*(*string)(p) = s
+		}
+	case reflect.Bool:
+		var b bool
+		if b, err = toBool(v); err == nil {
+			*(*bool)(p) = b
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var n int64
+		if n, err = toInt(v); err == nil {
+			rv := reflect.NewAt(t, p).Elem()
+			if rv.OverflowInt(n) {
+				err = strconv.ErrRange
+			} else {
+				rv.SetInt(n)
+			}
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		var n uint64
+		if n, err = toUint(v); err == nil {
+			rv := reflect.NewAt(t, p).Elem()
+			if rv.OverflowUint(n) {
+				err = strconv.ErrRange
+			} else {
+				rv.SetUint(n)
+			}
+		}
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		if f, err = toFloat(v); err == nil {
+			rv := reflect.NewAt(t, p).Elem()
+			if k == reflect.Float32 && rv.OverflowFloat(f) {
+				err = strconv.ErrRange
+			} else {
+				rv.SetFloat(f)
+			}
+		}
+	default:
+		err = fmt.Errorf("unsupported type")
+	}
+	if err != nil {
+		return fmt.Errorf("%w to %v: %w", ErrConvert, t, err)
+	}
+	return nil
+}
+
+var errType = errors.New("wrong type")
+
+func typeErr(v any) error { return fmt.Errorf("%w %T", errType, v) }
+
+// numErr strips the input from a strconv error: the ImportError shows the
+// value once, and can redact it.
+func numErr(err error) error {
+	if ne, ok := err.(*strconv.NumError); ok {
+		return ne.Err
+	}
+	return err
+}
+
+func toString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	case nil:
+		return "", nil
+	case json.Number:
+		return string(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.String {
+		return rv.String(), nil
+	}
+	return "", typeErr(v)
+}
+
+func toBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case nil:
+		return false, nil
+	case string, []byte:
+		s, _ := toString(x)
+		if s == "" {
+			return false, nil
+		}
+		b, err := strconv.ParseBool(s)
+		return b, numErr(err)
+	case int64, int, int32:
+		n, _ := toInt(x)
+		switch n {
+		case 0:
+			return false, nil
+		case 1:
+			return true, nil
+		}
+		return false, strconv.ErrSyntax
+	}
+	return false, typeErr(v)
+}
+
+func toInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case int32:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case nil:
+		return 0, nil
+	case string, []byte, json.Number:
+		s, _ := toString(x)
+		if s == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, numErr(err)
+	case float64:
+		if x != math.Trunc(x) || x < math.MinInt64 || x >= math.MaxInt64 {
+			return 0, fmt.Errorf("%v is not an integer", x)
+		}
+		return int64(x), nil
+	case float32:
+		return toInt(float64(x))
+	case uint, uint8, uint16, uint32, uint64:
+		u, _ := toUint(x)
+		if u > math.MaxInt64 {
+			return 0, strconv.ErrRange
+		}
+		return int64(u), nil
+	}
+	return 0, typeErr(v)
+}
+
+func toUint(v any) (uint64, error) {
+	switch x := v.(type) {
+	case uint:
+		return uint64(x), nil
+	case uint64:
+		return x, nil
+	case uint32:
+		return uint64(x), nil
+	case uint16:
+		return uint64(x), nil
+	case uint8:
+		return uint64(x), nil
+	case nil:
+		return 0, nil
+	case string, []byte, json.Number:
+		s, _ := toString(x)
+		if s == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		return n, numErr(err)
+	case int, int8, int16, int32, int64, float32, float64:
+		n, err := toInt(x)
+		if err != nil {
+			return 0, err
+		}
+		if n < 0 {
+			return 0, strconv.ErrRange
+		}
+		return uint64(n), nil
+	}
+	return 0, typeErr(v)
+}
+
+func toFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case nil:
+		return 0, nil
+	case string, []byte, json.Number:
+		s, _ := toString(x)
+		if s == "" {
+			return 0, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, numErr(err)
+	case int, int8, int16, int32, int64:
+		n, _ := toInt(x)
+		return float64(n), nil
+	case uint, uint8, uint16, uint32, uint64:
+		n, _ := toUint(x)
+		return float64(n), nil
+	}
+	return 0, typeErr(v)
+}
+
+// timeLayouts are the text forms a time.Time field accepts, tried in order.
+// Forms without a zone are taken as UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02 15:04:05",
+	"2006-01-02",
+}
+
+func toTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, nil
+	case nil:
+		return time.Time{}, nil
+	case string, []byte:
+		s, _ := toString(x)
+		if s == "" {
+			return time.Time{}, nil
+		}
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, errors.New("not an RFC 3339 time or date")
+	}
+	return time.Time{}, typeErr(v)
+}

@@ -1,0 +1,362 @@
+package dss
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unsafe"
+)
+
+// Deriver is implemented by objects that complete themselves after decoding:
+// the original's properties. dss calls Derive once per object, after every
+// record with the object's idnumber has been decoded into it, for example to
+// set Name from a "_lastfirst" key. An error from Derive is the record's error.
+type Deriver interface {
+	Derive() error
+}
+
+// IDKey is the key of every object's identifier: the record key "idnumber",
+// decoded into the field tagged `dss:"idnumber"` or named IDNumber.
+const IDKey = "idnumber"
+
+// A field is one attribute of an object type: everything dss needs to decode,
+// compare and encode it, computed once per type.
+type field struct {
+	key     string       // record key and attribute name
+	goName  string       // the Go field name, for messages
+	offset  uintptr      // offset in the struct
+	typ     reflect.Type // the field's type
+	elem    reflect.Type // element type when list
+	list    bool         // a slice: compared as a set, accumulated across records
+	private bool         // key begins with "_": decoded, never synced
+	equal   func(a, b unsafe.Pointer) bool
+	ops     *listOps // for lists
+}
+
+// objPlan is the per-type plan: built once, cached, read-only afterwards.
+type objPlan struct {
+	typ    reflect.Type
+	fields []field
+	byKey  map[string]int // exact record key -> field
+	byFold map[string]int // lower-cased key or Go name -> field
+	id     int            // index of the idnumber field
+	synced []int          // fields compared by Diff, in declaration order
+	derive bool           // *T implements Deriver
+}
+
+var planCache sync.Map // reflect.Type -> *objPlan or error
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// planFor returns the cached plan of struct type t, building it on first use.
+func planFor(t reflect.Type) (*objPlan, error) {
+	if v, ok := planCache.Load(t); ok {
+		if p, ok := v.(*objPlan); ok {
+			return p, nil
+		}
+		return nil, v.(error)
+	}
+	p, err := buildPlan(t)
+	if err != nil {
+		v, _ := planCache.LoadOrStore(t, err)
+		if e, ok := v.(error); ok {
+			return nil, e
+		}
+		return v.(*objPlan), nil
+	}
+	v, _ := planCache.LoadOrStore(t, p)
+	if e, ok := v.(error); ok {
+		return nil, e
+	}
+	return v.(*objPlan), nil
+}
+
+func buildPlan(t reflect.Type) (*objPlan, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("dss: object type %v is not a struct", t)
+	}
+	p := &objPlan{
+		typ:    t,
+		byKey:  map[string]int{},
+		byFold: map[string]int{},
+		id:     -1,
+		derive: reflect.PointerTo(t).Implements(reflect.TypeFor[Deriver]()),
+	}
+	var problems []string
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag, hasTag := sf.Tag.Lookup("dss")
+		if !sf.IsExported() || tag == "-" {
+			continue
+		}
+		key := tag
+		if !hasTag || key == "" {
+			key = snakeCase(sf.Name)
+		}
+		f := field{key: key, goName: sf.Name, offset: sf.Offset, typ: sf.Type, private: strings.HasPrefix(key, "_")}
+		if err := f.setKind(); err != nil {
+			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, err))
+			continue
+		}
+		if j, dup := p.byKey[key]; dup {
+			problems = append(problems, fmt.Sprintf("fields %s and %s both have key %q", p.fields[j].goName, sf.Name, key))
+			continue
+		}
+		n := len(p.fields)
+		if key == IDKey || (!hasTag && strings.EqualFold(sf.Name, IDKey)) {
+			if p.id >= 0 {
+				problems = append(problems, fmt.Sprintf("fields %s and %s are both the idnumber", p.fields[p.id].goName, sf.Name))
+				continue
+			}
+			if f.list {
+				problems = append(problems, fmt.Sprintf("field %s: the idnumber cannot be a list", sf.Name))
+				continue
+			}
+			f.key = IDKey
+			p.id = n
+		} else if !f.private {
+			p.synced = append(p.synced, n)
+		}
+		p.fields = append(p.fields, f)
+		p.byKey[f.key] = n
+		for _, k := range []string{strings.ToLower(f.key), strings.ToLower(sf.Name)} {
+			if _, taken := p.byFold[k]; !taken {
+				p.byFold[k] = n
+			}
+		}
+	}
+	if p.id < 0 && len(problems) == 0 {
+		problems = append(problems, `no idnumber field (tag a field dss:"idnumber" or name it IDNumber)`)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("dss: object type %v: %s", t, strings.Join(problems, "; "))
+	}
+	return p, nil
+}
+
+// lookup finds the field of a record key: exactly, then ignoring case and
+// matching the Go field name as encoding/json does.
+func (p *objPlan) lookup(key string) (*field, bool) {
+	if i, ok := p.byKey[key]; ok {
+		return &p.fields[i], true
+	}
+	if i, ok := p.byFold[strings.ToLower(key)]; ok {
+		return &p.fields[i], true
+	}
+	return nil, false
+}
+
+// field returns the synced or private field with the given key, if any.
+func (p *objPlan) field(key string) (*field, bool) {
+	i, ok := p.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	return &p.fields[i], true
+}
+
+// setKind checks that the field's type is supported and fills in its
+// comparer and, for lists, its set operations.
+func (f *field) setKind() error {
+	t := f.typ
+	if t.Kind() == reflect.Slice {
+		f.list = true
+		f.elem = t.Elem()
+		f.ops = listOpsFor(f.elem)
+		if f.ops == nil {
+			return fmt.Errorf("unsupported list element type %v (want string, integer or float kinds)", f.elem)
+		}
+		f.equal = f.ops.equal
+		return nil
+	}
+	f.equal = scalarEqual(t)
+	if f.equal == nil {
+		return fmt.Errorf("unsupported type %v (want a string, bool, integer, float, time.Time or a slice of string, integer or float)", t)
+	}
+	return nil
+}
+
+func eq[T comparable](a, b unsafe.Pointer) bool { return *(*T)(a) == *(*T)(b) }
+
+func scalarEqual(t reflect.Type) func(a, b unsafe.Pointer) bool {
+	if t == timeType {
+		return func(a, b unsafe.Pointer) bool { return (*time.Time)(a).Equal(*(*time.Time)(b)) }
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return eq[string]
+	case reflect.Bool:
+		return eq[bool]
+	case reflect.Int:
+		return eq[int]
+	case reflect.Int8:
+		return eq[int8]
+	case reflect.Int16:
+		return eq[int16]
+	case reflect.Int32:
+		return eq[int32]
+	case reflect.Int64:
+		return eq[int64]
+	case reflect.Uint:
+		return eq[uint]
+	case reflect.Uint8:
+		return eq[uint8]
+	case reflect.Uint16:
+		return eq[uint16]
+	case reflect.Uint32:
+		return eq[uint32]
+	case reflect.Uint64:
+		return eq[uint64]
+	case reflect.Float32:
+		return eq[float32]
+	case reflect.Float64:
+		return eq[float64]
+	}
+	return nil
+}
+
+// listOps are the set operations on one list element type. Lists compare as
+// sets. Imported lists are kept sorted and without duplicates, so comparing
+// two of them is one merge walk that allocates nothing.
+type listOps struct {
+	equal     func(a, b unsafe.Pointer) bool
+	normalize func(p unsafe.Pointer)
+	// diff calls add for each element of a missing from b, then remove for
+	// each element of b missing from a, passing a pointer to the element.
+	diff func(a, b unsafe.Pointer, add, remove func(unsafe.Pointer))
+}
+
+func listOpsFor(elem reflect.Type) *listOps {
+	switch elem.Kind() {
+	case reflect.String:
+		return newListOps[string]()
+	case reflect.Int:
+		return newListOps[int]()
+	case reflect.Int8:
+		return newListOps[int8]()
+	case reflect.Int16:
+		return newListOps[int16]()
+	case reflect.Int32:
+		return newListOps[int32]()
+	case reflect.Int64:
+		return newListOps[int64]()
+	case reflect.Uint:
+		return newListOps[uint]()
+	case reflect.Uint8:
+		if elem == reflect.TypeFor[byte]() {
+			return nil // []byte is a value, not a list of numbers
+		}
+		return newListOps[uint8]()
+	case reflect.Uint16:
+		return newListOps[uint16]()
+	case reflect.Uint32:
+		return newListOps[uint32]()
+	case reflect.Uint64:
+		return newListOps[uint64]()
+	case reflect.Float32:
+		return newListOps[float32]()
+	case reflect.Float64:
+		return newListOps[float64]()
+	}
+	return nil
+}
+
+// newListOps works on []T through unsafe pointers; a named element type with
+// the same kind has the same layout.
+func newListOps[T cmp.Ordered]() *listOps {
+	return &listOps{
+		equal: func(a, b unsafe.Pointer) bool {
+			x, y := sortedSet(*(*[]T)(a)), sortedSet(*(*[]T)(b))
+			return slices.Equal(x, y)
+		},
+		normalize: func(p unsafe.Pointer) {
+			s := (*[]T)(p)
+			slices.Sort(*s)
+			*s = slices.Compact(*s)
+		},
+		diff: func(a, b unsafe.Pointer, add, remove func(unsafe.Pointer)) {
+			x, y := sortedSet(*(*[]T)(a)), sortedSet(*(*[]T)(b))
+			mergeDiff(x, y, add)
+			mergeDiff(y, x, remove)
+		},
+	}
+}
+
+// sortedSet returns s itself when it is sorted without duplicates (as every
+// imported list is), else a sorted, deduplicated copy.
+func sortedSet[T cmp.Ordered](s []T) []T {
+	for i := 1; i < len(s); i++ {
+		if !(s[i-1] < s[i]) {
+			c := slices.Clone(s)
+			slices.Sort(c)
+			return slices.Compact(c)
+		}
+	}
+	return s
+}
+
+// mergeDiff calls fn for each element of sorted set x that is not in sorted set y.
+func mergeDiff[T cmp.Ordered](x, y []T, fn func(unsafe.Pointer)) {
+	j := 0
+	for i := range x {
+		for j < len(y) && y[j] < x[i] {
+			j++
+		}
+		if j < len(y) && y[j] == x[i] {
+			continue
+		}
+		fn(unsafe.Pointer(&x[i]))
+	}
+}
+
+// ptr returns a pointer to field f of the object at obj.
+func (f *field) ptr(obj unsafe.Pointer) unsafe.Pointer { return unsafe.Add(obj, f.offset) }
+
+// value returns field f of the object at obj as an interface, keeping its
+// named type. It allocates; dss calls it only for changed values.
+func (f *field) value(obj unsafe.Pointer) any {
+	return reflect.NewAt(f.typ, f.ptr(obj)).Elem().Interface()
+}
+
+// elemValue returns the list element at p as an interface.
+func (f *field) elemValue(p unsafe.Pointer) any {
+	return reflect.NewAt(f.elem, p).Elem().Interface()
+}
+
+// snakeCase turns a Go name into the attribute name dss uses by default:
+// Name -> name, FirstName -> first_name, IDNumber -> id_number.
+func snakeCase(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) ||
+				(i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// camelCase turns an action name into its template method name:
+// update_name -> UpdateName, add_members_to_groups -> AddMembersToGroups.
+func camelCase(s string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(s, "_") {
+		if part == "" {
+			continue
+		}
+		rs := []rune(part)
+		rs[0] = unicode.ToUpper(rs[0])
+		b.WriteString(string(rs))
+	}
+	return b.String()
+}

@@ -1,0 +1,118 @@
+package dss
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+)
+
+// BranchSummary counts what a plan does to one branch of the destination.
+type BranchSummary struct {
+	Branch    string
+	Created   int // new_<branch> actions
+	Updated   int // objects with at least one attribute change
+	Deleted   int // old_<branch> actions
+	Unchanged int // objects on both sides with no change
+}
+
+// Summary counts what a plan does, per branch in the source's branch order.
+type Summary struct {
+	Branches []BranchSummary
+	Errors   int // model errors (KindError actions)
+}
+
+// Changes returns the number of objects the plan creates, updates or deletes.
+func (s Summary) Changes() int {
+	n := 0
+	for _, b := range s.Branches {
+		n += b.Created + b.Updated + b.Deleted
+	}
+	return n
+}
+
+// String returns the summary as a small table, one line per branch.
+func (s Summary) String() string {
+	w := len("branch")
+	for _, bs := range s.Branches {
+		w = max(w, len(bs.Branch))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s  created  updated  deleted  unchanged\n", w, "branch")
+	for _, bs := range s.Branches {
+		fmt.Fprintf(&b, "%-*s  %7d  %7d  %7d  %9d\n", w, bs.Branch, bs.Created, bs.Updated, bs.Deleted, bs.Unchanged)
+	}
+	if s.Errors > 0 {
+		fmt.Fprintf(&b, "%d model errors\n", s.Errors)
+	}
+	return b.String()
+}
+
+// summarize counts the plan's actions; unchanged objects are those the two
+// sides share (source objects not created) that no action changed.
+func summarize(s, d *tree, plan iter.Seq[Action], each func(Action) error) (Summary, error) {
+	var sum Summary
+	at := map[string]int{}
+	for _, b := range s.branches {
+		if _, ok := d.byName[b.Name()]; ok {
+			at[b.Name()] = len(sum.Branches)
+			sum.Branches = append(sum.Branches, BranchSummary{Branch: b.Name()})
+		}
+	}
+	var lastBranch, lastID string
+	for a := range plan {
+		if each != nil {
+			if err := each(a); err != nil {
+				return sum, err
+			}
+		}
+		i, ok := at[a.Branch]
+		if !ok || a.Kind == KindError {
+			sum.Errors++
+			continue
+		}
+		bs := &sum.Branches[i]
+		switch a.Kind {
+		case KindNew:
+			bs.Created++
+		case KindOld:
+			bs.Deleted++
+		default:
+			if a.Branch != lastBranch || a.ID != lastID {
+				bs.Updated++
+				lastBranch, lastID = a.Branch, a.ID
+			}
+		}
+	}
+	for i := range sum.Branches {
+		bs := &sum.Branches[i]
+		bs.Unchanged = s.byName[bs.Branch].Len() - bs.Created - bs.Updated
+	}
+	return sum, nil
+}
+
+// Print is the original's source > dest: it writes the plan t.Diff(dst) to
+// w, one action message per line, then a blank line and the summary. It
+// returns the summary, and the first write error.
+func (t *Tree[T]) Print(dst AnyTree, w io.Writer) (Summary, error) {
+	bw := bufio.NewWriter(w)
+	sum, err := summarize(&t.t, dst.core(), t.Diff(dst), func(a Action) error {
+		_, err := fmt.Fprintln(bw, a.String())
+		return err
+	})
+	if err != nil {
+		return sum, fmt.Errorf("dss: print: %w", err)
+	}
+	fmt.Fprintf(bw, "\n%s", sum)
+	if err := bw.Flush(); err != nil {
+		return sum, fmt.Errorf("dss: print: %w", err)
+	}
+	return sum, nil
+}
+
+// Summarize counts what t.Diff(dst) would do, without printing it.
+func (t *Tree[T]) Summarize(dst AnyTree) Summary {
+	sum, _ := summarize(&t.t, dst.core(), t.Diff(dst), nil)
+	return sum
+}

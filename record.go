@@ -1,0 +1,75 @@
+package dss
+
+import (
+	"context"
+	"fmt"
+	"maps"
+)
+
+// Record is one imported object's primitive values, keyed by attribute name.
+// Importers yield records; dss decodes each into the branch's object type.
+//
+// Values are strings, booleans, numbers, time.Time, []byte, nil, or slices
+// of those. A key that begins with "_" is decoded but never synced.
+type Record map[string]any
+
+// Pos says where a record came from: a source (a file name, a table) and a
+// line or row number. The zero Pos prints as "record N" using the record's
+// ordinal within its importer.
+type Pos struct {
+	Source string // file, table or other origin; may be empty
+	Line   int    // 1-based line or row number; 0 when unknown
+}
+
+// String returns "source:line", "line N", "source" or "" as far as known.
+func (p Pos) String() string {
+	switch {
+	case p.Source != "" && p.Line > 0:
+		return fmt.Sprintf("%s:%d", p.Source, p.Line)
+	case p.Line > 0:
+		return fmt.Sprintf("record %d", p.Line)
+	default:
+		return p.Source
+	}
+}
+
+// An Importer yields the records of one branch. Import calls yield once per
+// record, in order, and stops when yield returns an error, returning it.
+//
+// An importer may read the branches of its tree that were imported before it:
+// importers run in branch order.
+//
+// An Importer may also implement Positioner, so that errors name the file and
+// line of a bad record.
+type Importer interface {
+	Import(ctx context.Context, yield func(Record) error) error
+}
+
+// ImporterFunc adapts a plain function to the Importer interface.
+type ImporterFunc func(ctx context.Context, yield func(Record) error) error
+
+// Import calls f(ctx, yield).
+func (f ImporterFunc) Import(ctx context.Context, yield func(Record) error) error {
+	return f(ctx, yield)
+}
+
+// Positioner is the optional upgrade of an Importer that knows where its
+// records come from. dss calls Position during yield to learn the position
+// of the record being yielded.
+type Positioner interface {
+	Position() Pos
+}
+
+// Records returns an Importer that yields copies of the given records, in
+// order, so that preprocessing never changes the caller's maps. It is meant
+// for tests and small fixed data sets.
+func Records(recs ...Record) Importer {
+	return ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+		for _, r := range recs {
+			if err := yield(maps.Clone(r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,170 @@
+package dss
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// The saved-tree format, version 1, is JSON Lines: a header line
+//
+//	{"dss":"tree","version":1,"tree":"source"}
+//
+// then one line per object, branches in order, objects in idnumber order:
+//
+//	{"branch":"users","object":{"idnumber":"11111","name":"Old Name","_lastfirst":"Name, Old"}}
+//
+// An object holds every attribute, "_" keys included, under its record key;
+// lists are arrays, times RFC 3339 strings. JSON Lines because the standard
+// library reads and writes it, people can read and diff it, a line is a
+// position an error can name, and it streams: neither saving nor loading
+// holds more than one object's text at a time.
+const saveVersion = 1
+
+type saveHeader struct {
+	DSS     string `json:"dss"`
+	Version int    `json:"version"`
+	Tree    string `json:"tree"`
+}
+
+type saveLine struct {
+	Branch string `json:"branch"`
+	Object Record `json:"object"`
+}
+
+// SaveFile writes the tree to path in the saved-tree format (see LoadFile),
+// atomically: a reader sees the old file or the whole new one.
+// It is the original's write_to_disk.
+func (t *Tree[T]) SaveFile(path string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("dss: save %s: %w", t.t.name, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("dss: save %s to %s: %w", t.t.name, path, err)
+		}
+	}()
+	w := bufio.NewWriter(f)
+	if err := t.t.save(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func (t *tree) save(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(saveHeader{DSS: "tree", Version: saveVersion, Tree: t.name}); err != nil {
+		return err
+	}
+	for _, b := range t.branches {
+		p := b.objPlan()
+		for i := range b.entries() {
+			_, obj := b.objectAt(i)
+			rec := make(Record, len(p.fields))
+			for fi := range p.fields {
+				f := &p.fields[fi]
+				rec[f.key] = f.value(obj)
+			}
+			if err := enc.Encode(saveLine{Branch: b.Name(), Object: rec}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LoadFile replaces the tree's objects with those SaveFile wrote to path,
+// instead of importing again: the original's read_from_disk. Objects are
+// decoded as imported records are, so a file that does not fit the tree's
+// types is an *ImportError naming the file and line; Derive is not called
+// again, since saved objects are complete. A failed load leaves the tree
+// failed, as a failed Import does.
+func (t *Tree[T]) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("dss: load %s: %w", t.t.name, err)
+	}
+	defer f.Close()
+	t.t.imported, t.t.importErr = false, nil
+	if err := t.t.load(bufio.NewReader(f), path); err != nil {
+		t.t.importErr = err
+		return err
+	}
+	t.t.imported = true
+	return nil
+}
+
+func (t *tree) load(r *bufio.Reader, path string) error {
+	for _, b := range t.branches {
+		b.reset()
+	}
+	loadErr := func(line int, err error) error {
+		return fmt.Errorf("dss: load %s: %s:%d: %w", t.name, path, line, err)
+	}
+	line := 0
+	header := false
+	for {
+		text, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(text)) > 0 {
+			line++
+			dec := json.NewDecoder(bytes.NewReader(text))
+			dec.UseNumber()
+			if !header {
+				var h saveHeader
+				if err := dec.Decode(&h); err != nil {
+					return loadErr(line, err)
+				}
+				if h.DSS != "tree" || h.Version != saveVersion {
+					return loadErr(line, fmt.Errorf("not a saved dss tree of version %d", saveVersion))
+				}
+				if h.Tree != t.name {
+					return loadErr(line, fmt.Errorf("the file holds tree %q", h.Tree))
+				}
+				header = true
+			} else {
+				var sl saveLine
+				if err := dec.Decode(&sl); err != nil {
+					return loadErr(line, err)
+				}
+				b, ok := t.byName[sl.Branch]
+				if !ok {
+					return loadErr(line, fmt.Errorf("no branch %q", sl.Branch))
+				}
+				if err := b.put(sl.Object, Pos{Source: path, Line: line}); err != nil {
+					return err
+				}
+			}
+		} else if len(text) > 0 {
+			line++
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return loadErr(line, err)
+		}
+	}
+	if !header {
+		return loadErr(line, errors.New("empty file"))
+	}
+	for _, b := range t.branches {
+		if err := b.finish(false, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
