@@ -337,7 +337,17 @@ func toUint(v any) (uint64, error) {
 	return 0, typeErr(v)
 }
 
+// toFloat refuses NaN and infinities: NaN never equals itself, so a plan
+// would update it forever, and JSON cannot carry either.
 func toFloat(v any) (float64, error) {
+	f, err := toAnyFloat(v)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return 0, errors.New("not a finite number")
+	}
+	return f, err
+}
+
+func toAnyFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
 		return x, nil

@@ -238,21 +238,28 @@ func diffObjects(pp *pairPlan, names []attrNames, branch string, s, d unsafe.Poi
 			}
 			continue
 		}
-		ok := true
-		emit := func(kind Kind, name string) func(unsafe.Pointer) {
-			return func(e unsafe.Pointer) {
-				if ok {
-					ok = yield(Action{Kind: kind, Name: name, Branch: branch, ID: id, Attr: pf.src.key,
-						Value: pf.src.elemValue(e), Source: so, Dest: do})
-				}
-			}
-		}
-		pf.src.ops.diff(sp, dp, emit(KindAdd, names[n].add), emit(KindRemove, names[n].remove))
-		if !ok {
+		if !diffList(pf, names[n], branch, id, so, do, sp, dp, yield) {
 			return false
 		}
 	}
 	return true
+}
+
+// diffList yields one add or remove action per element that differs. It is
+// apart from diffObjects so that its closures' captures are allocated only
+// for lists that differ.
+func diffList(pf pairField, names attrNames, branch, id string, so, do any, sp, dp unsafe.Pointer, yield func(Action) bool) bool {
+	ok := true
+	emit := func(kind Kind, name string) func(unsafe.Pointer) {
+		return func(e unsafe.Pointer) {
+			if ok {
+				ok = yield(Action{Kind: kind, Name: name, Branch: branch, ID: id, Attr: pf.src.key,
+					Value: pf.src.elemValue(e), Source: so, Dest: do})
+			}
+		}
+	}
+	pf.src.ops.diff(sp, dp, emit(KindAdd, names.add), emit(KindRemove, names.remove))
+	return ok
 }
 
 // object returns a pointer to the object at p, typed, as an interface.

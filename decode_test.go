@@ -1,0 +1,239 @@
+package dss
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+)
+
+type dept string
+
+type kinds struct {
+	ID    string    `dss:"idnumber"`
+	S     string    `dss:"s"`
+	B     bool      `dss:"b"`
+	I     int       `dss:"i"`
+	I8    int8      `dss:"i8"`
+	I64   int64     `dss:"i64"`
+	U16   uint16    `dss:"u16"`
+	F     float64   `dss:"f"`
+	F32   float32   `dss:"f32"`
+	T     time.Time `dss:"t"`
+	D     dept      `dss:"d"`
+	L     []string  `dss:"l"`
+	LI    []int     `dss:"li"`
+	LD    []dept    `dss:"ld"`
+	Plain string    // key "plain", also matched as "Plain" or "PLAIN"
+}
+
+type kindsTree struct {
+	Things *Branch[string, kinds]
+}
+
+func importKinds(t testing.TB, ignoreUnknown bool, recs ...Record) (*Tree[kindsTree], error) {
+	t.Helper()
+	tr := NewTree[kindsTree]("source")
+	tr.Branches.Things.Importer = Records(recs...)
+	tr.Branches.Things.IgnoreUnknownKeys = ignoreUnknown
+	return tr, tr.Import(context.Background())
+}
+
+func TestConversions(t *testing.T) {
+	utc := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		key  string
+		in   any
+		want kinds
+	}{
+		{"string from string", "s", "x", kinds{S: "x"}},
+		{"string from bytes (SQL drivers)", "s", []byte("x"), kinds{S: "x"}},
+		{"string from int64 (numeric column)", "s", int64(42), kinds{S: "42"}},
+		{"string from nil (NULL)", "s", nil, kinds{}},
+		{"bool from text", "b", "true", kinds{B: true}},
+		{"bool from 1 (SQLite)", "b", int64(1), kinds{B: true}},
+		{"bool from empty cell", "b", "", kinds{}},
+		{"int from text", "i", "7", kinds{I: 7}},
+		{"int from negative text", "i", "-7", kinds{I: -7}},
+		{"int from int64", "i", int64(7), kinds{I: 7}},
+		{"int from integral float (JSON)", "i", float64(7), kinds{I: 7}},
+		{"int from json.Number", "i", json.Number("7"), kinds{I: 7}},
+		{"int from empty cell", "i", "", kinds{}},
+		{"int8 at its limit", "i8", "127", kinds{I8: 127}},
+		{"int64 max", "i64", strconv.FormatInt(math.MaxInt64, 10), kinds{I64: math.MaxInt64}},
+		{"uint16 from text", "u16", "65535", kinds{U16: 65535}},
+		{"float from text", "f", "2.5", kinds{F: 2.5}},
+		{"float from int", "f", 3, kinds{F: 3}},
+		{"float32 from text", "f32", "0.5", kinds{F32: 0.5}},
+		{"time from RFC 3339", "t", "2026-11-28T09:30:00Z", kinds{T: utc}},
+		{"time from SQLite text", "t", "2026-11-28 09:30:00", kinds{T: utc}},
+		{"time from date", "t", "2026-11-28", kinds{T: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}},
+		{"time from time.Time", "t", utc, kinds{T: utc}},
+		{"named string type", "d", "physics", kinds{D: "physics"}},
+		{"list from one value", "l", "a", kinds{L: []string{"a"}}},
+		{"list from []string, sorted and deduplicated", "l", []string{"b", "a", "b"}, kinds{L: []string{"a", "b"}}},
+		{"list from []any (JSON)", "l", []any{"a", "b"}, kinds{L: []string{"a", "b"}}},
+		{"int list from text", "li", []string{"3", "1"}, kinds{LI: []int{1, 3}}},
+		{"named element list", "ld", []string{"x"}, kinds{LD: []dept{"x"}}},
+		{"list from nil", "l", nil, kinds{}},
+		{"key matched by Go name", "Plain", "p", kinds{Plain: "p"}},
+		{"key matched ignoring case", "PLAIN", "p", kinds{Plain: "p"}},
+		{"tag key matched ignoring case", "S", "x", kinds{S: "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := importKinds(t, false, Record{"idnumber": "1", tt.key: tt.in})
+			require.NoError(t, err)
+			got, ok := tr.Branches.Things.Get("1")
+			require.True(t, ok)
+			tt.want.ID = "1"
+			if diff := cmp.Diff(tt.want, *got); diff != "" {
+				t.Errorf("decoded object (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		recs    []Record
+		is      error
+		wantMsg string
+	}{
+		{"text to int", []Record{{"idnumber": "1", "i": "seven"}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "i" value "seven": cannot convert to int: invalid syntax`},
+		{"int8 overflow", []Record{{"idnumber": "1", "i8": "128"}}, strconv.ErrRange,
+			`dss: source.things: record 1: idnumber '1': key "i8" value "128": cannot convert to int8: value out of range`},
+		{"negative to uint", []Record{{"idnumber": "1", "u16": int64(-1)}}, strconv.ErrRange,
+			`dss: source.things: record 1: idnumber '1': key "u16" value -1: cannot convert to uint16: value out of range`},
+		{"fraction to int", []Record{{"idnumber": "1", "i": 1.5}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "i" value 1.5: cannot convert to int: 1.5 is not an integer`},
+		{"bad bool", []Record{{"idnumber": "1", "b": "yes"}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "b" value "yes": cannot convert to bool: invalid syntax`},
+		{"bad time", []Record{{"idnumber": "1", "t": "28/11/2026"}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "t" value "28/11/2026": cannot convert to time.Time: not an RFC 3339 time or date`},
+		{"wrong type for string", []Record{{"idnumber": "1", "s": 2.5}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "s" value 2.5: cannot convert to string: wrong type float64`},
+		{"bad list element", []Record{{"idnumber": "1", "li": []string{"1", "x"}}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "li" value ["1", "x"]: cannot convert to int: invalid syntax`},
+		{"unknown key", []Record{{"idnumber": "1", "nope": "x"}}, ErrUnknownKey,
+			`dss: source.things: record 1: idnumber '1': key "nope" value "x": no field for key`},
+		{"missing idnumber", []Record{{"s": "x"}}, ErrNoID,
+			`dss: source.things: record 1: key "idnumber" value null: missing idnumber`},
+		{"empty idnumber", []Record{{"idnumber": "1"}, {"idnumber": ""}}, ErrNoID,
+			`dss: source.things: record 2: key "idnumber" value "": missing idnumber`},
+		{"conflicting scalars name both records", []Record{{"idnumber": "1", "s": "a"}, {"idnumber": "2"}, {"idnumber": "1", "s": "b"}}, ErrConflict,
+			`dss: source.things: record 3: idnumber '1': key "s" value "b": conflicting values: "b", earlier "a" (first record for this idnumber: record 1)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := importKinds(t, false, tt.recs...)
+			require.Error(t, err)
+			require.ErrorIs(t, err, tt.is)
+			var ie *ImportError
+			require.ErrorAs(t, err, &ie)
+			require.Equal(t, "things", ie.Branch)
+			require.Equal(t, tt.wantMsg, err.Error())
+		})
+	}
+}
+
+func TestIgnoreUnknownKeys(t *testing.T) {
+	tr, err := importKinds(t, true, Record{"idnumber": "1", "nope": "x", "s": "y"})
+	require.NoError(t, err)
+	got, _ := tr.Branches.Things.Get("1")
+	require.Equal(t, "y", got.S)
+}
+
+func TestAccumulation(t *testing.T) {
+	// Semantics 6: one row per membership becomes one object with every
+	// member; a scalar may repeat its value or fill a zero one.
+	tr, err := importKinds(t, false,
+		Record{"idnumber": "g", "l": "b"},
+		Record{"idnumber": "g", "l": "a", "s": "name"},
+		Record{"idnumber": "g", "l": []string{"c", "a"}, "s": "name"},
+	)
+	require.NoError(t, err)
+	require.Equal(t, 1, tr.Branches.Things.Len())
+	got, _ := tr.Branches.Things.Get("g")
+	require.Equal(t, []string{"a", "b", "c"}, got.L)
+	require.Equal(t, "name", got.S)
+}
+
+func TestDeriveError(t *testing.T) {
+	s := NewTree[srcTree]("source")
+	s.Branches.Users.Importer = Records(Record{"idnumber": "1", "_lastfirst": "Smith, Ann"}, Record{"idnumber": "2", "_lastfirst": "nocomma"})
+	s.Branches.Groups.Importer = Records()
+	err := s.Import(context.Background())
+	require.EqualError(t, err, `dss: source.users: record 2: idnumber '2': derive: lastfirst "nocomma" is not "Last, First"`)
+	require.False(t, errors.Is(err, ErrConvert))
+}
+
+func TestNoImporter(t *testing.T) {
+	s := NewTree[srcTree]("source")
+	s.Branches.Users.Importer = Records()
+	err := s.Import(context.Background())
+	require.EqualError(t, err, "dss: source.groups: no importer")
+}
+
+func TestImporterError(t *testing.T) {
+	boom := errors.New("boom")
+	s := NewTree[srcTree]("source")
+	s.Branches.Users.Importer = ImporterFunc(func(ctx context.Context, yield func(Record) error) error { return boom })
+	s.Branches.Groups.Importer = Records()
+	err := s.Import(context.Background())
+	require.ErrorIs(t, err, boom)
+	require.EqualError(t, err, "dss: source.users: boom")
+}
+
+func TestImportCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := NewTree[srcTree]("source")
+	s.Branches.Users.Importer = Records(Record{"idnumber": "1"})
+	s.Branches.Groups.Importer = Records()
+	require.ErrorIs(t, s.Import(ctx), context.Canceled)
+}
+
+// FuzzDecode decodes arbitrary text into every kind of field: it must never
+// panic, and a value that decodes must survive a save and load unchanged.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{"", "0", "-1", "1.5", "true", "2026-11-28", "2026-11-28T09:30:00+01:00",
+		"9223372036854775808", "NaN", "1e400", "\x00", "ä", " 7", "0x10"} {
+		f.Add("i", s)
+		f.Add("t", s)
+		f.Add("f", s)
+		f.Add("b", s)
+	}
+	f.Add("l", "a")
+	f.Add("u16", "65536")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		tr, err := importKinds(t, true, Record{"idnumber": "1", key: value})
+		if err != nil {
+			var ie *ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error is not an ImportError: %v", err)
+			}
+			return
+		}
+		path := t.TempDir() + "/tree.jsonl"
+		require.NoError(t, tr.SaveFile(path))
+		back := NewTree[kindsTree]("source")
+		require.NoError(t, back.LoadFile(path))
+		a, _ := tr.Branches.Things.Get("1")
+		b, ok := back.Branches.Things.Get("1")
+		require.True(t, ok)
+		if diff := cmp.Diff(a, b, cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) }),
+			cmp.Comparer(func(x, y float64) bool { return x == y || (x != x && y != y) })); diff != "" {
+			t.Fatalf("save/load changed the object (-before +after):\n%s", diff)
+		}
+	})
+}

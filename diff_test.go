@@ -1,0 +1,232 @@
+package dss
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDiffPlan(t *testing.T) {
+	born := time.Date(2000, 1, 2, 0, 0, 0, 0, time.UTC)
+	src := newSource(t,
+		Record{"idnumber": "11111", "_lastfirst": "Name, Old", "email": "old@x", "department": "students", "age": "30", "born": "2000-01-02", "tags": []string{"a", "b"}},
+		Record{"idnumber": "22222", "_lastfirst": "User, New", "department": "students"},
+		Record{"idnumber": "33333", "_lastfirst": "Same, Ann", "department": "staff"},
+	)
+	dst := newDest(t,
+		[]Record{
+			{"idnumber": "11111", "_first": "New", "_last": "Name", "email": "old@x", "department": "students", "age": 31, "born": born, "tags": []string{"b", "c"}},
+			{"idnumber": "33333", "_first": "Ann", "_last": "Same", "department": "staff"},
+			{"idnumber": "44444", "_first": "Gone", "_last": "User", "department": "staff"},
+		},
+		[]Record{
+			{"idnumber": "students", "members": []string{"11111", "44444"}},
+			{"idnumber": "staff", "members": []string{"33333", "44444"}},
+			{"idnumber": "legacy", "members": []string{"44444"}},
+		},
+	)
+	want := []string{
+		// Semantics 7: every new_ first, branches in order.
+		`new_users(idnumber='22222')`,
+		// Then attribute changes: scalars by value, lists as sets.
+		`update_name(idnumber='11111', attr="name", value="Old Name")`,
+		`update_age(idnumber='11111', attr="age", value=30)`,
+		`add_tags_to_users(idnumber='11111', attr="tags", value="a")`,
+		`remove_tags_from_users(idnumber='11111', attr="tags", value="c")`,
+		`remove_members_from_groups(idnumber='staff', attr="members", value="44444")`,
+		`add_members_to_groups(idnumber='students', attr="members", value="22222")`,
+		`remove_members_from_groups(idnumber='students', attr="members", value="44444")`,
+		// Then every old_, branches in reverse order: groups before users.
+		`old_groups(idnumber='legacy')`,
+		`old_users(idnumber='44444')`,
+	}
+	if diff := cmp.Diff(want, messages(src.Diff(dst))); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}
+
+func TestDiffActionFields(t *testing.T) {
+	// Semantics 1 and 9: the source is the point of truth; an action carries
+	// both values and both objects.
+	src := newSource(t, Record{"idnumber": "1", "_lastfirst": "B, A", "age": 5})
+	dst := newDest(t, []Record{{"idnumber": "1", "_first": "A", "_last": "B", "age": 6}}, nil)
+	got := slices.Collect(src.Diff(dst))
+	require.Len(t, got, 1)
+	a := got[0]
+	s, _ := src.Branches.Users.Get("1")
+	d, _ := dst.Branches.Users.Get("1")
+	want := Action{Kind: KindUpdate, Name: "update_age", Branch: "users", ID: "1", Attr: "age", Value: 5, DestValue: 6, Source: s, Dest: d}
+	if diff := cmp.Diff(want, a, cmp.Comparer(func(x, y error) bool { return x == y })); diff != "" {
+		t.Errorf("action (-want +got):\n%s", diff)
+	}
+	require.Same(t, s, a.Source.(*srcUser))
+	require.Same(t, d, a.Dest.(*dstUser))
+	require.Equal(t, "update", a.Kind.String())
+}
+
+func TestDiffEqualIsEmpty(t *testing.T) {
+	recs := []Record{
+		{"idnumber": "1", "_lastfirst": "B, A", "department": "x", "tags": []string{"t", "u"}},
+		{"idnumber": "2", "_lastfirst": "D, C", "department": "x"},
+	}
+	src := newSource(t, recs...)
+	dst := newDest(t,
+		[]Record{
+			{"idnumber": "2", "_first": "C", "_last": "D", "department": "x"},
+			{"idnumber": "1", "_first": "A", "_last": "B", "department": "x", "tags": []string{"u", "t", "u"}},
+		},
+		[]Record{{"idnumber": "x", "members": []string{"2", "1"}}},
+	)
+	require.Empty(t, messages(src.Diff(dst)))
+	sum := src.Summarize(dst)
+	require.Equal(t, 0, sum.Changes())
+	require.Equal(t, []BranchSummary{{Branch: "users", Unchanged: 2}, {Branch: "groups", Unchanged: 1}}, sum.Branches)
+}
+
+// Equal objects allocate nothing: the cost of diffing equal trees does not
+// grow with their size.
+func TestDiffEqualAllocatesNothing(t *testing.T) {
+	allocs := func(n int) float64 {
+		var recs, drecs []Record
+		for i := range n {
+			id := string(rune('a'+i%26)) + time.Duration(i).String()
+			recs = append(recs, Record{"idnumber": id, "_lastfirst": "L, F", "tags": []string{"x", "y"}, "age": i})
+			drecs = append(drecs, Record{"idnumber": id, "_first": "F", "_last": "L", "tags": []string{"y", "x"}, "age": i})
+		}
+		src := newSource(t, recs...)
+		dst := newDest(t, drecs, nil)
+		return testing.AllocsPerRun(10, func() {
+			for range src.Diff(dst) {
+				t.Fatal("unexpected action")
+			}
+		})
+	}
+	small, large := allocs(10), allocs(2000)
+	require.Equal(t, small, large, "allocations grow with the number of equal objects")
+}
+
+func TestDiffDeterministic(t *testing.T) {
+	// The same data imported in any order gives the same plan.
+	var recs []Record
+	for i := range 200 {
+		id := string(rune('0'+i%10)) + string(rune('a'+i%26)) + string(rune('A'+i/26))
+		recs = append(recs, Record{"idnumber": id, "_lastfirst": "L, F", "department": "d" + string(rune('a'+i%5)), "tags": []string{"x" + id[:1], "y"}})
+	}
+	var first []string
+	for trial := range 5 {
+		shuffled := slices.Clone(recs)
+		rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		src := newSource(t, shuffled...)
+		dst := newDest(t, []Record{{"idnumber": "zzz"}, {"idnumber": "000"}}, []Record{{"idnumber": "dz", "members": "zzz"}})
+		got := messages(src.Diff(dst))
+		if trial == 0 {
+			first = got
+			require.Greater(t, len(got), 200)
+			continue
+		}
+		require.Equal(t, first, got, "trial %d", trial)
+	}
+}
+
+func TestDiffStopsEarly(t *testing.T) {
+	src := newSource(t, Record{"idnumber": "1"}, Record{"idnumber": "2"}, Record{"idnumber": "3"})
+	dst := newDest(t, nil, nil)
+	n := 0
+	for range src.Diff(dst) {
+		n++
+		if n == 2 {
+			break
+		}
+	}
+	require.Equal(t, 2, n)
+}
+
+type badUser struct {
+	ID     string `dss:"idnumber"`
+	Name   int    `dss:"name"` // the source's is a string
+	Extra  string `dss:"extra"`
+	Secret string `dss:"_secret"` // private: needs no twin
+}
+
+type badTree struct {
+	Users *Branch[string, badUser]
+	Rooms *Branch[string, group]
+}
+
+func TestDiffModelErrors(t *testing.T) {
+	// Semantics 8: a mismatch of the object models is reported, not crashed on.
+	src := newSource(t, Record{"idnumber": "1", "_lastfirst": "B, A"})
+	dst := NewTree[badTree]("dest")
+	dst.Branches.Users.Put(badUser{ID: "1", Name: 3})
+	got := slices.Collect(src.Diff(dst))
+	var names []string
+	for _, a := range got {
+		require.Equal(t, KindError, a.Kind, a.String())
+		names = append(names, a.Name+" "+a.Branch+" "+a.Attr)
+	}
+	want := []string{
+		"err_no_branch groups ",
+		"err_no_branch rooms ",
+		"err_integrity users name",
+		"err_no_attr users email",
+		"err_no_attr users department",
+		"err_no_attr users age",
+		"err_no_attr users active",
+		"err_no_attr users born",
+		"err_no_attr users tags",
+		"err_no_attr users extra",
+	}
+	require.Equal(t, want, names)
+	require.ErrorIs(t, got[0].Err, ErrNoBranch)
+	require.ErrorIs(t, got[2].Err, ErrIntegrity)
+	require.ErrorIs(t, got[3].Err, ErrNoAttr)
+	require.Equal(t, `err_integrity(attr="name", error="attribute types differ: source string, destination int")`, got[2].String())
+}
+
+type intKeyed struct {
+	ID   int    `dss:"idnumber"`
+	Name string `dss:"name"`
+}
+
+func TestDiffIntKeys(t *testing.T) {
+	type tr struct{ Rooms *Branch[int, intKeyed] }
+	src, dst := NewTree[tr]("source"), NewTree[tr]("dest")
+	src.Branches.Rooms.Importer = Records(Record{"idnumber": "10", "name": "a"}, Record{"idnumber": 9, "name": "b"})
+	require.NoError(t, src.Import(context.Background()))
+	dst.Branches.Rooms.Put(intKeyed{ID: 10, Name: "x"}, intKeyed{ID: 100})
+	// Numeric order, not text order.
+	require.Equal(t, []string{
+		`new_rooms(idnumber='9')`,
+		`update_name(idnumber='10', attr="name", value="a")`,
+		`old_rooms(idnumber='100')`,
+	}, messages(src.Diff(dst)))
+}
+
+func TestDiffObjects(t *testing.T) {
+	// Semantics 11: the original's u1 - u2.
+	u1 := &srcUser{ID: "11111", Name: "Old Name", Tags: []string{"b", "a"}}
+	u2 := &dstUser{ID: "11111", Name: "New Name", Tags: []string{"a"}}
+	require.Equal(t, []string{
+		`update_name(idnumber='11111', attr="name", value="Old Name")`,
+		`add_tags_to_users(idnumber='11111', attr="tags", value="b")`,
+	}, messages(DiffObjects("users", u1, u2)))
+
+	var got []Action
+	for a := range DiffObjects("users", u1, &badUser{ID: "11111"}) {
+		got = append(got, a)
+	}
+	require.NotEmpty(t, got)
+	require.Equal(t, KindError, got[0].Kind)
+
+	for a := range DiffObjects("x", &struct{ A int }{}, u2) {
+		require.Equal(t, KindError, a.Kind)
+		require.ErrorContains(t, a.Err, "no idnumber field")
+	}
+	require.False(t, errors.Is(nil, ErrNoAttr))
+}

@@ -1,0 +1,60 @@
+package dss
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+func TestPrintGolden(t *testing.T) {
+	src, dst := scenario(t)
+	var buf bytes.Buffer
+	sum, err := src.Print(dst, &buf)
+	require.NoError(t, err)
+	require.Equal(t, []BranchSummary{
+		{Branch: "users", Created: 1, Updated: 1, Deleted: 1, Unchanged: 0},
+		{Branch: "groups", Created: 1, Updated: 1, Deleted: 1, Unchanged: 0},
+	}, sum.Branches)
+	require.Equal(t, 6, sum.Changes())
+
+	const golden = "testdata/plan.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Errorf("Print output (-%s +got); rerun with -update if intended:\n%s", golden, diff)
+	}
+	// One message per action, then a blank line and the summary.
+	lines := strings.Split(buf.String(), "\n")
+	require.Len(t, messages(src.Diff(dst)), 8)
+	require.Equal(t, "", lines[8])
+	require.True(t, strings.HasPrefix(lines[9], "branch"))
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write(p []byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestPrintWriteError(t *testing.T) {
+	src, dst := scenario(t)
+	_, err := src.Print(dst, failingWriter{})
+	require.EqualError(t, err, "dss: print: disk full")
+}
+
+func TestSummaryModelErrors(t *testing.T) {
+	src := newSource(t, Record{"idnumber": "1"})
+	dst := NewTree[badTree]("dest")
+	sum := src.Summarize(dst)
+	require.Equal(t, 10, sum.Errors)
+	require.Contains(t, sum.String(), "10 model errors")
+}
