@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -69,7 +70,9 @@ func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = t
 // after it (see SetTemplate).
 //
 // Apply refuses to start, changing nothing, when either tree's last Import
-// failed or dst has no template. Then it goes through the whole plan:
+// failed, dst has no template, or the plan breaks the Guard of one of dst's
+// branches (too many deletions or list removals, or an empty source branch).
+// Then it goes through the whole plan:
 // an action whose method returns an error or panics is recorded as failed
 // and Apply goes on (or stops, with StopOnError); an action without a method
 // is counted as not implemented; a model error (KindError) is a failure and
@@ -89,10 +92,127 @@ func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (
 			return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
 		}
 	}
+	p, err := makePlan(s, d, false)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, s, d, p, cfg)
+}
+
+// ApplyPlan applies a plan made earlier by Plan, perhaps by another run that
+// saved it as JSON. dst must have been imported again; ApplyPlan refuses the
+// plan, applying nothing, if dst's branches are not exactly as they were when
+// the plan was made (their fingerprints differ), so that what was reviewed is
+// what is applied. t supplies the source object types; it need not be
+// imported. Otherwise ApplyPlan works as Apply does.
+func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...ApplyOption) (*Report, error) {
+	var cfg applyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, d := &t.t, dst.core()
+	fail := func(err error) (*Report, error) {
+		return nil, fmt.Errorf("dss: apply plan %s to %s: %w; nothing applied", p.Source, p.Dest, err)
+	}
+	if p.Source != s.name || p.Dest != d.name {
+		return fail(fmt.Errorf("the trees are %s and %s", s.name, d.name))
+	}
+	for _, tr := range []*tree{s, d} {
+		if tr.importErr != nil {
+			return fail(fmt.Errorf("import of %s failed: %w", tr.name, tr.importErr))
+		}
+	}
+	if p.Fingerprints == nil {
+		return fail(errors.New("the plan has no fingerprints (make it with Tree.Plan)"))
+	}
+	now := d.fingerprints()
+	for _, b := range d.branches {
+		if was := p.Fingerprints[b.Name()]; was != now[b.Name()] {
+			return fail(fmt.Errorf("%w: branch %s changed since the plan was made", ErrDrift, b.Name()))
+		}
+	}
+	bound, err := bind(s, d, p)
+	if err != nil {
+		return fail(err)
+	}
+	return run(ctx, s, d, bound, cfg)
+}
+
+// ErrDrift is wrapped by ApplyPlan's error when the destination changed
+// since the plan was made.
+var ErrDrift = errors.New("the destination drifted")
+
+// bind turns a decoded plan's JSON values into the trees' types: source
+// objects are decoded into the source's object types, destination objects
+// are looked up in the re-imported destination, values are converted to the
+// attribute's type.
+func bind(s, d *tree, p *Plan) (*Plan, error) {
+	if p.sources == nil {
+		return p, nil
+	}
+	out := *p
+	out.Actions = slices.Clone(p.Actions)
+	out.sources = nil
+	for i := range out.Actions {
+		a := &out.Actions[i]
+		if a.Kind == KindError {
+			continue
+		}
+		where := func(err error) error { return fmt.Errorf("action %d %v: %w", i+1, *a, err) }
+		sb, ok1 := s.byName[a.Branch]
+		db, ok2 := d.byName[a.Branch]
+		if !ok1 || !ok2 {
+			return nil, where(fmt.Errorf("%w: %s", ErrNoBranch, a.Branch))
+		}
+		if rec := p.sources[i]; rec != nil {
+			obj, err := sb.newObject(rec)
+			if err != nil {
+				return nil, where(err)
+			}
+			a.Source = obj
+		}
+		if a.Kind == KindNew {
+			continue
+		}
+		obj, ok := db.lookup(a.ID)
+		if !ok {
+			return nil, where(fmt.Errorf("%w: no object with this idnumber", ErrDrift))
+		}
+		a.Dest = obj
+		if a.Kind == KindOld {
+			continue
+		}
+		f, ok := db.objPlan().field(a.Attr)
+		if !ok {
+			return nil, where(fmt.Errorf("%w: %q", ErrNoAttr, a.Attr))
+		}
+		t := f.typ
+		if f.list {
+			t = f.elem
+		}
+		v := reflect.New(t)
+		if err := assign(v.UnsafePointer(), t, a.Value); err != nil {
+			return nil, where(err)
+		}
+		a.Value = v.Elem().Interface()
+		if a.Kind == KindUpdate {
+			a.DestValue = f.value(reflect.ValueOf(obj).UnsafePointer())
+		} else {
+			a.DestValue = nil
+		}
+	}
+	return &out, nil
+}
+
+// run checks the guards, then dispatches every action of the plan.
+func run(ctx context.Context, s, d *tree, p *Plan, cfg applyConfig) (*Report, error) {
 	if d.tmpl == nil {
 		return nil, fmt.Errorf("dss: apply %s to %s: tree %s has no template (call SetTemplate), nothing applied", s.name, d.name, d.name)
 	}
-	r := &Report{Plan: slices.Collect(diffTrees(s, d)), NotImplemented: map[string]int{}}
+	if err := checkGuards(p, d); err != nil {
+		return nil, err
+	}
+	r := &Report{Plan: p.Actions, NotImplemented: map[string]int{}}
 	for i, a := range r.Plan {
 		if err := ctx.Err(); err != nil {
 			return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, i, len(r.Plan), err)

@@ -32,6 +32,9 @@ type Branch[K cmp.Ordered, V any] struct {
 	// IgnoreUnknownKeys makes keys that match no field be skipped instead of
 	// failing the import with ErrUnknownKey.
 	IgnoreUnknownKeys bool
+	// Guard limits what a plan may remove from this branch when the tree is
+	// the destination (see Guard).
+	Guard Guard
 
 	name string
 	tree *tree
@@ -70,6 +73,10 @@ type branch interface {
 	entries() int
 	objectAt(i int) (id string, obj unsafe.Pointer)
 	diff(dst branch, bp *branchPair, ph phase, yield func(Action) bool) bool
+	guard() Guard
+	listElems() int
+	lookup(id string) (any, bool)
+	newObject(rec Record) (any, error)
 }
 
 // keyed is the view of a branch with idnumbers of type K, whatever its
@@ -315,4 +322,43 @@ func (b *Branch[K, V]) errorf(pos Pos, id string, ke *keyError, err error) error
 		e.Key, e.Value, e.Err = ke.key, ke.value, ke.err
 	}
 	return e
+}
+
+func (b *Branch[K, V]) guard() Guard { return b.Guard }
+
+// listElems counts the elements of every list attribute in the branch.
+func (b *Branch[K, V]) listElems() int {
+	n := 0
+	for _, obj := range b.objs {
+		for i := range b.plan.fields {
+			if f := &b.plan.fields[i]; f.list {
+				n += reflect.NewAt(f.typ, f.ptr(unsafe.Pointer(obj))).Elem().Len()
+			}
+		}
+	}
+	return n
+}
+
+// lookup finds an object by its idnumber as text.
+func (b *Branch[K, V]) lookup(id string) (any, bool) {
+	var k K
+	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), id); err != nil {
+		return nil, false
+	}
+	v, ok := b.objs[k]
+	return v, ok
+}
+
+// newObject decodes a record into a new object outside the branch.
+func (b *Branch[K, V]) newObject(rec Record) (any, error) {
+	obj := new(V)
+	if err := b.plan.decode(unsafe.Pointer(obj), rec, false, true); err != nil {
+		return nil, err
+	}
+	for i := range b.plan.fields {
+		if f := &b.plan.fields[i]; f.list {
+			f.ops.normalize(f.ptr(unsafe.Pointer(obj)))
+		}
+	}
+	return obj, nil
 }

@@ -74,12 +74,7 @@ func (t *tree) save(w io.Writer) error {
 		p := b.objPlan()
 		for i := range b.entries() {
 			_, obj := b.objectAt(i)
-			rec := make(Record, len(p.fields))
-			for fi := range p.fields {
-				f := &p.fields[fi]
-				rec[f.key] = f.value(obj)
-			}
-			if err := enc.Encode(saveLine{Branch: b.Name(), Object: rec}); err != nil {
+			if err := enc.Encode(saveLine{Branch: b.Name(), Object: p.record(obj)}); err != nil {
 				return err
 			}
 		}

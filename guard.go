@@ -1,0 +1,118 @@
+package dss
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Guard holds a destination branch's safety limits, checked by Apply and
+// ApplyPlan before any action runs. A plan that breaks one is refused whole,
+// with a *GuardError. The zero Guard is the defaults.
+type Guard struct {
+	// MaxDeletes limits old_<branch> actions: 0 means DefaultMaxDeletes,
+	// a negative number means no limit.
+	MaxDeletes int
+	// MaxDeleteFraction limits old_<branch> actions as a fraction of the
+	// destination branch: 0 means DefaultMaxDeleteFraction, 1 or more
+	// means no limit. Like every fraction limit it applies only to plans
+	// with more than GuardFloor such actions, so that small branches can
+	// change by a handful of objects.
+	MaxDeleteFraction float64
+	// MaxRemoves and MaxRemoveFraction limit remove_<attr>_from_<branch>
+	// actions, as a count and as a fraction of all list elements in the
+	// destination branch, with the same conventions: protecting groups does
+	// not protect their memberships.
+	MaxRemoves        int
+	MaxRemoveFraction float64
+	// AllowEmptySource lets a plan proceed when the source branch imported
+	// nothing while the destination branch is not empty. By default that is
+	// refused: a truncated export must never wipe the destination.
+	AllowEmptySource bool
+}
+
+// The default limits: Microsoft's directory sync also refuses an export
+// past 500 deletions by default.
+const (
+	DefaultMaxDeletes        = 500
+	DefaultMaxDeleteFraction = 0.5
+	DefaultMaxRemoves        = 1000
+	DefaultMaxRemoveFraction = 0.5
+	// GuardFloor is the number of deletions (or list removals) in a branch
+	// that the fraction limits always allow.
+	GuardFloor = 10
+)
+
+// ErrGuard is wrapped by every *GuardError.
+var ErrGuard = errors.New("refused by the branch's guard")
+
+// GuardError says which limit a plan broke, and nothing was applied.
+type GuardError struct {
+	Tree, Branch string
+	Rule         string  // "deletes", "list removals" or "empty source"
+	Count        int     // actions of that kind in the plan
+	Of           int     // objects (or list elements) in the destination branch
+	Limit        int     // the count limit in force
+	Fraction     float64 // the fraction limit in force
+}
+
+func (e *GuardError) Error() string {
+	if e.Rule == "empty source" {
+		return fmt.Sprintf("dss: %s.%s: %v: the source branch is empty and the destination holds %d objects (set Guard.AllowEmptySource to allow it); nothing applied",
+			e.Tree, e.Branch, ErrGuard, e.Of)
+	}
+	return fmt.Sprintf("dss: %s.%s: %v: the plan has %d %s of %d (%.1f%%), the limit is %d or %.0f%% (raise the branch's Guard to allow it); nothing applied",
+		e.Tree, e.Branch, ErrGuard, e.Count, e.Rule, e.Of, 100*float64(e.Count)/float64(max(e.Of, 1)), e.Limit, 100*e.Fraction)
+}
+
+// Unwrap returns ErrGuard.
+func (e *GuardError) Unwrap() error { return ErrGuard }
+
+func limits(n int, f float64, defN int, defF float64) (int, float64) {
+	if n == 0 {
+		n = defN
+	}
+	if f == 0 {
+		f = defF
+	}
+	return n, f
+}
+
+func exceeds(count, of, limit int, frac float64) bool {
+	if limit >= 0 && count > limit {
+		return true
+	}
+	return frac < 1 && count > GuardFloor && float64(count) > frac*float64(of)
+}
+
+// checkGuards checks the plan against the guards of d's branches.
+func checkGuards(p *Plan, d *tree) error {
+	deletes, removes := map[string]int{}, map[string]int{}
+	for _, a := range p.Actions {
+		switch a.Kind {
+		case KindOld:
+			deletes[a.Branch]++
+		case KindRemove:
+			removes[a.Branch]++
+		}
+	}
+	for _, b := range d.branches {
+		g := b.guard()
+		name := b.Name()
+		if n, ok := p.SourceCounts[name]; ok && n == 0 && b.Len() > 0 && !g.AllowEmptySource {
+			return &GuardError{Tree: d.name, Branch: name, Rule: "empty source", Of: b.Len()}
+		}
+		if n := deletes[name]; n > 0 {
+			limit, frac := limits(g.MaxDeletes, g.MaxDeleteFraction, DefaultMaxDeletes, DefaultMaxDeleteFraction)
+			if exceeds(n, b.Len(), limit, frac) {
+				return &GuardError{Tree: d.name, Branch: name, Rule: "deletes", Count: n, Of: b.Len(), Limit: limit, Fraction: frac}
+			}
+		}
+		if n := removes[name]; n > 0 {
+			limit, frac := limits(g.MaxRemoves, g.MaxRemoveFraction, DefaultMaxRemoves, DefaultMaxRemoveFraction)
+			if of := b.listElems(); exceeds(n, of, limit, frac) {
+				return &GuardError{Tree: d.name, Branch: name, Rule: "list removals", Count: n, Of: of, Limit: limit, Fraction: frac}
+			}
+		}
+	}
+	return nil
+}

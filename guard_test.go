@@ -1,0 +1,85 @@
+package dss
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// guardScenario: a destination of n users in one group; the source keeps
+// the first keep of them.
+func guardScenario(t *testing.T, n, keep int) (*Tree[srcTree], *Tree[dstTree], *fakeTemplate) {
+	var srecs, drecs []Record
+	var members []string
+	for i := range n {
+		id := fmt.Sprintf("u%04d", i)
+		if i < keep {
+			srecs = append(srecs, Record{"idnumber": id, "department": "all"})
+		}
+		drecs = append(drecs, Record{"idnumber": id, "department": "all"})
+		members = append(members, id)
+	}
+	src := newSource(t, srecs...)
+	dst := newDest(t, drecs, []Record{{"idnumber": "all", "members": members}})
+	tmpl := &fakeTemplate{dest: dst}
+	require.NoError(t, dst.SetTemplate(tmpl))
+	return src, dst, tmpl
+}
+
+func TestGuards(t *testing.T) {
+	tests := []struct {
+		name      string
+		n, keep   int
+		guard     func(d *Tree[dstTree])
+		wantRule  string
+		wantCount int
+	}{
+		{"a handful of deletes passes", 12, 2, nil, "", 0},
+		{"more than half refused", 100, 40, nil, "deletes", 60},
+		{"more than 500 refused", 2000, 1400, nil, "deletes", 600},
+		{"memberships are guarded apart", 100, 40, func(d *Tree[dstTree]) { d.Branches.Users.Guard.MaxDeleteFraction = 1 }, "list removals", 60},
+		{"limits can be raised per branch", 100, 40, func(d *Tree[dstTree]) {
+			d.Branches.Users.Guard.MaxDeleteFraction = 0.7
+			d.Branches.Groups.Guard.MaxRemoveFraction = 1
+		}, "", 0},
+		{"limits can be lowered per branch", 100, 97, func(d *Tree[dstTree]) { d.Branches.Users.Guard.MaxDeletes = 2 }, "deletes", 3},
+		{"no count limit", 2000, 1400, func(d *Tree[dstTree]) {
+			d.Branches.Users.Guard.MaxDeletes = -1
+		}, "", 0},
+		{"an empty source is refused", 3, 0, nil, "empty source", 0},
+		{"an empty source can be allowed", 3, 0, func(d *Tree[dstTree]) {
+			d.Branches.Users.Guard.AllowEmptySource = true
+			d.Branches.Groups.Guard.AllowEmptySource = true
+		}, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, dst, tmpl := guardScenario(t, tt.n, tt.keep)
+			if tt.guard != nil {
+				tt.guard(dst)
+			}
+			r, err := src.Apply(context.Background(), dst)
+			if tt.wantRule == "" {
+				require.NoError(t, err)
+				require.Empty(t, messages(src.Diff(dst)))
+				return
+			}
+			var ge *GuardError
+			require.ErrorAs(t, err, &ge)
+			require.ErrorIs(t, err, ErrGuard)
+			require.Equal(t, tt.wantRule, ge.Rule)
+			require.Equal(t, tt.wantCount, ge.Count)
+			require.Nil(t, r)
+			require.Empty(t, tmpl.calls, "a refused plan applies nothing")
+			require.Contains(t, err.Error(), "nothing applied")
+		})
+	}
+}
+
+func TestGuardMessage(t *testing.T) {
+	src, dst, _ := guardScenario(t, 100, 40)
+	_, err := src.Apply(context.Background(), dst)
+	require.EqualError(t, err, "dss: dest.users: refused by the branch's guard: the plan has 60 deletes of 100 (60.0%), the limit is 500 or 50% (raise the branch's Guard to allow it); nothing applied")
+}
