@@ -27,7 +27,9 @@ func randomTrees(t *testing.T, rng *rand.Rand) (*Tree[srcTree], *Tree[dstTree]) 
 		}
 		return out
 	}
-	day := func() string { return time.Date(1990+rng.IntN(3), 1, 1+rng.IntN(3), 0, 0, 0, 0, time.UTC).Format(time.RFC3339) }
+	day := func() string {
+		return time.Date(1990+rng.IntN(3), 1, 1+rng.IntN(3), 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	}
 	n := rng.IntN(30)
 	var srecs, drecs []Record
 	var groups []Record

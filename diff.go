@@ -314,5 +314,5 @@ type objectPair struct {
 	plan *objPlan
 }
 
-func (o *objectPair) Name() string       { return o.name }
+func (o *objectPair) Name() string      { return o.name }
 func (o *objectPair) objPlan() *objPlan { return o.plan }

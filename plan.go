@@ -141,12 +141,12 @@ func appendCanonical(buf []byte, v reflect.Value) []byte {
 // to the template; the destination object is looked up again in the
 // re-imported destination. Model errors carry "error" instead.
 type planJSON struct {
-	Version      int            `json:"version"`
-	Source       string         `json:"source"`
-	Dest         string         `json:"dest"`
-	SourceCounts map[string]int `json:"source_counts"`
+	Version      int               `json:"version"`
+	Source       string            `json:"source"`
+	Dest         string            `json:"dest"`
+	SourceCounts map[string]int    `json:"source_counts"`
 	Fingerprints map[string]string `json:"fingerprints,omitempty"`
-	Actions      []actionJSON   `json:"actions"`
+	Actions      []actionJSON      `json:"actions"`
 }
 
 type actionJSON struct {
