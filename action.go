@@ -57,7 +57,10 @@ type Action struct {
 //
 //	update_name(idnumber='11111', attr="name", value="Old Name")
 //	new_users(idnumber='22222')
-func (a Action) String() string {
+func (a Action) String() string { return a.message(false) }
+
+// message is String, with the values left out when redact is set.
+func (a Action) message(redact bool) string {
 	var b strings.Builder
 	b.WriteString(a.Name)
 	b.WriteByte('(')
@@ -68,7 +71,11 @@ func (a Action) String() string {
 	}
 	switch a.Kind {
 	case KindUpdate, KindAdd, KindRemove:
-		fmt.Fprintf(&b, "%sattr=%q, value=%s", sep, a.Attr, fmtValue(a.Value))
+		v := "[redacted]"
+		if !redact {
+			v = fmtValue(a.Value)
+		}
+		fmt.Fprintf(&b, "%sattr=%q, value=%s", sep, a.Attr, v)
 	case KindError:
 		if a.Attr != "" {
 			fmt.Fprintf(&b, "%sattr=%q", sep, a.Attr)

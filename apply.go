@@ -18,9 +18,11 @@ var ErrPanic = errors.New("template method panicked")
 type ActionError struct {
 	Action Action
 	Err    error
+
+	redact bool
 }
 
-func (e *ActionError) Error() string { return fmt.Sprintf("dss: %v: %v", e.Action, e.Err) }
+func (e *ActionError) Error() string { return fmt.Sprintf("dss: %s: %v", e.Action.message(e.redact), e.Err) }
 
 // Unwrap returns the cause.
 func (e *ActionError) Unwrap() error { return e.Err }
@@ -49,7 +51,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "\nnot implemented: %s (%d)", name, r.NotImplemented[name])
 	}
 	for _, f := range r.Failed {
-		fmt.Fprintf(&b, "\nfailed: %v: %v", f.Action, f.Err)
+		fmt.Fprintf(&b, "\nfailed: %s: %v", f.Action.message(f.redact), f.Err)
 	}
 	return b.String()
 }
@@ -87,6 +89,7 @@ func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (
 		o(&cfg)
 	}
 	s, d := &t.t, dst.core()
+	s.redact = s.redact || t.RedactValues
 	for _, tr := range []*tree{s, d} {
 		if tr.importErr != nil {
 			return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
@@ -111,6 +114,7 @@ func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...A
 		o(&cfg)
 	}
 	s, d := &t.t, dst.core()
+	s.redact = s.redact || t.RedactValues
 	fail := func(err error) (*Report, error) {
 		return nil, fmt.Errorf("dss: apply plan %s to %s: %w; nothing applied", p.Source, p.Dest, err)
 	}
@@ -231,7 +235,7 @@ func run(ctx context.Context, s, d *tree, p *Plan, cfg applyConfig) (*Report, er
 			r.Applied++
 			continue
 		}
-		r.Failed = append(r.Failed, ActionError{Action: a, Err: err})
+		r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: s.redact || d.redact})
 		if cfg.stopOnError {
 			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
 		}

@@ -143,3 +143,12 @@ func TestApplyModelErrorsFail(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoBranch)
 	require.Equal(t, 0, r.Applied)
 }
+
+func TestApplyRedactsValues(t *testing.T) {
+	src, dst := scenario(t)
+	src.RedactValues = true
+	require.NoError(t, dst.SetTemplate(&partialTemplate{fail: map[string]error{"update_name": errors.New("boom")}}))
+	r, err := src.Apply(context.Background(), dst)
+	require.EqualError(t, err, `dss: apply source to dest: 1 of 8 actions failed, the first: dss: update_name(idnumber='1', attr="name", value=[redacted]): boom`)
+	require.NotContains(t, r.String(), "A B")
+}

@@ -275,8 +275,8 @@ func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
 	}
 	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
 		ke := err.(*keyError)
-		if exists && errors.Is(ke.err, ErrConflict) && first != nil {
-			ke.err = fmt.Errorf("%w (first record for this idnumber: %v)", ke.err, first[k])
+		if ce, ok := ke.err.(*conflictError); ok {
+			ce.first, ce.redact = first[k], b.tree.redact
 		}
 		return b.errorf(pos, fmt.Sprint(k), ke, nil)
 	}

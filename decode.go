@@ -76,8 +76,29 @@ func (f *field) mergeScalar(obj unsafe.Pointer, v any) error {
 		cur.Set(tmp.Elem())
 		return nil
 	}
-	return fmt.Errorf("%w: %s, earlier %s", ErrConflict, fmtValue(tmp.Elem().Interface()), fmtValue(cur.Interface()))
+	return &conflictError{got: tmp.Elem().Interface(), earlier: cur.Interface()}
 }
+
+// conflictError is ErrConflict with the two values, which a redacting
+// ImportError leaves out.
+type conflictError struct {
+	got, earlier any
+	first        Pos // where the earlier record was, when known
+	redact       bool
+}
+
+func (e *conflictError) Error() string {
+	msg := ErrConflict.Error()
+	if !e.redact {
+		msg += ": " + fmtValue(e.got) + ", earlier " + fmtValue(e.earlier)
+	}
+	if e.first != (Pos{}) {
+		msg += " (first record for this idnumber: " + e.first.String() + ")"
+	}
+	return msg
+}
+
+func (e *conflictError) Unwrap() error { return ErrConflict }
 
 // appendList appends v, a slice or a single value, to the list field.
 func (f *field) appendList(obj unsafe.Pointer, v any) error {
@@ -288,7 +309,7 @@ func toInt(v any) (int64, error) {
 		return n, numErr(err)
 	case float64:
 		if x != math.Trunc(x) || x < math.MinInt64 || x >= math.MaxInt64 {
-			return 0, fmt.Errorf("%v is not an integer", x)
+			return 0, errors.New("not an integer")
 		}
 		return int64(x), nil
 	case float32:

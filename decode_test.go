@@ -115,7 +115,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"negative to uint", []Record{{"idnumber": "1", "u16": int64(-1)}}, strconv.ErrRange,
 			`dss: source.things: record 1: idnumber '1': key "u16" value -1: cannot convert to uint16: value out of range`},
 		{"fraction to int", []Record{{"idnumber": "1", "i": 1.5}}, ErrConvert,
-			`dss: source.things: record 1: idnumber '1': key "i" value 1.5: cannot convert to int: 1.5 is not an integer`},
+			`dss: source.things: record 1: idnumber '1': key "i" value 1.5: cannot convert to int: not an integer`},
 		{"bad bool", []Record{{"idnumber": "1", "b": "yes"}}, ErrConvert,
 			`dss: source.things: record 1: idnumber '1': key "b" value "yes": cannot convert to bool: invalid syntax`},
 		{"bad time", []Record{{"idnumber": "1", "t": "28/11/2026"}}, ErrConvert,
@@ -236,4 +236,22 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("save/load changed the object (-before +after):\n%s", diff)
 		}
 	})
+}
+
+func TestRedactValues(t *testing.T) {
+	recs := []Record{{"idnumber": "1", "s": "secret-a"}, {"idnumber": "1", "s": "secret-b"}}
+	tr := NewTree[kindsTree]("source")
+	tr.RedactValues = true
+	tr.Branches.Things.Importer = Records(recs...)
+	err := tr.Import(context.Background())
+	require.ErrorIs(t, err, ErrConflict)
+	require.EqualError(t, err, `dss: source.things: record 2: idnumber '1': key "s" value [redacted]: conflicting values (first record for this idnumber: record 1)`)
+
+	tr.Branches.Things.Importer = Records(Record{"idnumber": "1", "i": "secret-7"})
+	err = tr.Import(context.Background())
+	require.NotContains(t, err.Error(), "secret")
+	require.ErrorIs(t, err, ErrConvert)
+
+	tr.RedactValues = false
+	require.Contains(t, tr.Import(context.Background()).Error(), `"secret-7"`)
 }

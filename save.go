@@ -94,7 +94,7 @@ func (t *Tree[T]) LoadFile(path string) error {
 		return fmt.Errorf("dss: load %s: %w", t.t.name, err)
 	}
 	defer f.Close()
-	t.t.imported, t.t.importErr = false, nil
+	t.t.imported, t.t.importErr, t.t.redact = false, nil, t.RedactValues
 	if err := t.t.load(bufio.NewReader(f), path); err != nil {
 		t.t.importErr = err
 		return err

@@ -24,7 +24,12 @@ type Tree[T any] struct {
 	// Branches holds the tree's branches, typed: tree.Branches.Users.Get(id)
 	// is the original's source.users.get(id).
 	Branches *T
-	t        tree
+	// RedactValues keeps record values out of error messages: import
+	// errors of this tree and apply errors that involve it say
+	// "[redacted]" where a value would be, for data that must not reach
+	// logs. Errors still name the branch, position, idnumber and key.
+	RedactValues bool
+	t            tree
 }
 
 // tree is the part of a Tree that does not depend on T.
@@ -35,7 +40,7 @@ type tree struct {
 	tmpl      *template
 	imported  bool  // Import ran to the end
 	importErr error // the last Import's error
-	redact    bool
+	redact    bool // RedactValues, as of the last Import, Load or Apply
 }
 
 // AnyTree is any *Tree[T], whatever its T: the two sides of a sync usually
@@ -113,7 +118,7 @@ func (t *Tree[T]) Name() string { return t.t.name }
 //
 // A tree whose last Import failed cannot be applied to or from.
 func (t *Tree[T]) Import(ctx context.Context) error {
-	t.t.imported, t.t.importErr = false, nil
+	t.t.imported, t.t.importErr, t.t.redact = false, nil, t.RedactValues
 	for _, b := range t.t.branches {
 		b.reset()
 	}
