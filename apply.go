@@ -22,7 +22,9 @@ type ActionError struct {
 	redact bool
 }
 
-func (e *ActionError) Error() string { return fmt.Sprintf("dss: %s: %v", e.Action.message(e.redact), e.Err) }
+func (e *ActionError) Error() string {
+	return fmt.Sprintf("dss: %s: %v", e.Action.message(e.redact), e.Err)
+}
 
 // Unwrap returns the cause.
 func (e *ActionError) Unwrap() error { return e.Err }

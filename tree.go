@@ -40,7 +40,7 @@ type tree struct {
 	tmpl      *template
 	imported  bool  // Import ran to the end
 	importErr error // the last Import's error
-	redact    bool // RedactValues, as of the last Import, Load or Apply
+	redact    bool  // RedactValues, as of the last Import, Load or Apply
 }
 
 // AnyTree is any *Tree[T], whatever its T: the two sides of a sync usually
