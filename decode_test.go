@@ -74,6 +74,7 @@ func TestConversions(t *testing.T) {
 		{"float32 from text", "f32", "0.5", kinds{F32: 0.5}},
 		{"time from RFC 3339", "t", "2026-11-28T09:30:00Z", kinds{T: utc}},
 		{"time from SQLite text", "t", "2026-11-28 09:30:00", kinds{T: utc}},
+		{"time from PostgreSQL text", "t", "2026-11-28 10:30:00.000+01", kinds{T: utc}},
 		{"time from date", "t", "2026-11-28", kinds{T: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}},
 		{"time from time.Time", "t", utc, kinds{T: utc}},
 		{"named string type", "d", "physics", kinds{D: "physics"}},

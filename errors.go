@@ -38,7 +38,8 @@ func (e *ImportError) Error() string {
 		}
 	}
 	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+		// An importer's error may carry dss's prefix too: say it once.
+		b.WriteString(": " + strings.TrimPrefix(e.Err.Error(), "dss: "))
 	}
 	return b.String()
 }
