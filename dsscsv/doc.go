@@ -1,0 +1,25 @@
+// Package dsscsv imports the branches of a dss tree from CSV files.
+//
+// An Importer reads one CSV file and yields one dss.Record per row, keyed by
+// the file's header (or by explicit Columns), with string values; dss
+// converts them to the fields' types as it decodes each record:
+//
+//	users := dsscsv.Open("users.csv")
+//	users.Comma = ';'
+//	users.Rename = map[string]string{"ID": "idnumber", "Last, First": "_lastfirst"}
+//	users.Lists = map[string]string{"groups": ","}
+//	source.Branches.Users.Importer = users
+//
+// The Importer is a dss.Positioner, so a bad value is reported with the file
+// and line of its row:
+//
+//	dss: source.users: users.csv:3: idnumber '22222': key "age" value "x": cannot convert to int: invalid syntax
+//
+// Errors of the file itself are *Error values that name the file, line and
+// column: "dsscsv: users.csv:12:5: bare \" in non-quoted-field".
+//
+// The import streams: it holds one record at a time, and refuses a record
+// longer than MaxRecordSize bytes or wider than MaxColumns fields before it
+// can exhaust memory, so that an untrusted or broken export fails with an
+// error rather than a crash.
+package dsscsv

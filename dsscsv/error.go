@@ -1,0 +1,58 @@
+package dsscsv
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors found in an *Error's Err with errors.Is. Malformed CSV is
+// reported with the sentinels of encoding/csv (csv.ErrBareQuote, csv.ErrQuote),
+// and a row with the wrong number of fields with csv.ErrFieldCount.
+var (
+	// ErrNoIDColumn: no column's key (after Rename) is dss.IDKey, ignoring case.
+	ErrNoIDColumn = errors.New("no idnumber column")
+	// ErrDuplicateColumn: two columns give the same key, ignoring case (dss
+	// matches keys to fields ignoring case, so both would fill one field).
+	ErrDuplicateColumn = errors.New("duplicate column")
+	// ErrUnknownColumn: a key of Rename or Lists names no column.
+	ErrUnknownColumn = errors.New("no such column")
+	// ErrRecordTooLarge: a record's text is longer than MaxRecordSize bytes.
+	ErrRecordTooLarge = errors.New("record too large")
+	// ErrTooManyColumns: a row has more than MaxColumns fields.
+	ErrTooManyColumns = errors.New("too many columns")
+)
+
+// Error is the error of a failed CSV import: where (Source, Line, Column) and
+// why (Err, which unwraps). It prints as "dsscsv: users.csv:12:5: cause",
+// leaving out what is unknown: Line and Column are 1-based, Column counts
+// bytes as encoding/csv does, and either is 0 when it does not apply (a bad
+// option, a row with too few fields).
+type Error struct {
+	Source string // the file name, or the name given to New
+	Line   int
+	Column int
+	Err    error
+}
+
+// Error returns "dsscsv: source:line:column: cause", without the parts that
+// are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("dsscsv: ")
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }

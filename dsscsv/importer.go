@@ -1,0 +1,570 @@
+package dsscsv
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/datastoresync/dss"
+)
+
+// Defaults set by Open and New.
+const (
+	// DefaultMaxRecordSize is the default of Importer.MaxRecordSize: 1 MiB.
+	DefaultMaxRecordSize = 1 << 20
+	// DefaultMaxColumns is the default of Importer.MaxColumns.
+	DefaultMaxColumns = 1024
+)
+
+// ctxEvery is how many rows Import reads between checks of its context.
+const ctxEvery = 4096
+
+// bufSize is the size of the read buffer, shared with encoding/csv.
+const bufSize = 64 << 10
+
+const bom = "\uFEFF"
+
+// An Importer is a dss.Importer that reads a CSV file: the first row is the
+// header (unless Columns is set), and every later row is one dss.Record that
+// maps each column's key to its field, a string (or, for a Lists key, a
+// []string). A UTF-8 byte order mark at the start is skipped; quoted fields
+// may hold delimiters, doubled quotes and newlines, as in RFC 4180; blank
+// lines are skipped; "\r\n" reads as "\n".
+//
+// Set the exported fields after Open or New and before Import. An Importer
+// may be used for one Import at a time: Position reports on the running one.
+type Importer struct {
+	// Comma is the field delimiter, ',' by default: ';' and '\t' are common.
+	// It must be a valid rune other than '"', '\r', '\n' and utf8.RuneError.
+	Comma rune
+	// LazyQuotes lets a quote appear in an unquoted field and a single quote
+	// in a quoted one, as csv.Reader.LazyQuotes does.
+	LazyQuotes bool
+	// Columns, when not nil, names the columns, and the first row is data.
+	// When nil, the first row is the header; its names are trimmed of
+	// surrounding white space.
+	Columns []string
+	// Rename maps column names to record keys ("ID" to "idnumber"). Columns
+	// it does not name keep their name as key. Naming a column the file
+	// does not have is an error (ErrUnknownColumn), as is an empty key.
+	Rename map[string]string
+	// Lists maps record keys (after Rename) to a separator: the column's
+	// field is split into a []string ("a; b;c" with ";" gives a, b and c).
+	// Elements are trimmed of surrounding white space and empty ones are
+	// dropped, so an empty field gives an empty list.
+	Lists map[string]string
+	// MaxRecordSize bounds the bytes of one record's text, blank lines before
+	// it included (DefaultMaxRecordSize). A longer record fails the import
+	// with ErrRecordTooLarge after reading at most MaxRecordSize+1 of its
+	// bytes. Zero or less means no limit.
+	MaxRecordSize int
+	// MaxColumns bounds the number of fields in a row (DefaultMaxColumns).
+	// A wider row fails the import with ErrTooManyColumns, as soon as the
+	// bytes read show it, before encoding/csv splits it into fields (some
+	// 40 bytes each). Zero or less means no limit.
+	MaxColumns int
+
+	path string    // Open's file, opened at every Import
+	r    io.Reader // New's reader, read once
+	name string    // for positions and errors
+	read bool      // New's reader has been read
+	pos  dss.Pos   // the record being yielded
+}
+
+var _ interface {
+	dss.Importer
+	dss.Positioner
+} = (*Importer)(nil)
+
+// Open returns an Importer that reads the file at path, opening it anew at
+// every Import, so that a tree can be imported again. Positions and errors
+// name the file by path.
+func Open(path string) *Importer {
+	return newImporter(path, nil, path)
+}
+
+// New returns an Importer that reads CSV from r, and calls it name in
+// positions and errors. It reads r once: a second Import fails. New does not
+// close r.
+func New(r io.Reader, name string) *Importer {
+	return newImporter("", r, name)
+}
+
+func newImporter(path string, r io.Reader, name string) *Importer {
+	return &Importer{
+		Comma:         ',',
+		MaxRecordSize: DefaultMaxRecordSize,
+		MaxColumns:    DefaultMaxColumns,
+		path:          path,
+		r:             r,
+		name:          name,
+	}
+}
+
+// Position returns the file name and the line on which the record being
+// yielded starts; dss calls it to say where a bad record came from.
+func (im *Importer) Position() dss.Pos { return im.pos }
+
+// Import reads the CSV and calls yield with a new Record for each row, in
+// order. It stops at the first error: yield's, returned as is; the
+// context's; the error opening the file (an *fs.PathError, wrapped); or an
+// *Error naming the file, line and column.
+//
+// The header is checked before any record is yielded: its keys must be
+// unique ignoring case, one of them must be dss.IDKey ignoring case
+// (ErrNoIDColumn), and every key of Rename and Lists must name a column.
+func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) error {
+	im.pos = dss.Pos{Source: im.name}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := im.checkOptions(); err != nil {
+		return err
+	}
+	src := im.r
+	if im.path != "" {
+		f, err := os.Open(im.path)
+		if err != nil {
+			return fmt.Errorf("dsscsv: %w", err)
+		}
+		defer f.Close()
+		src = f
+	} else {
+		if im.read {
+			return im.errorf(0, 0, errors.New("reader already read: use Open to import a file again"))
+		}
+		im.read = true
+	}
+	if src == nil {
+		return im.errorf(0, 0, errors.New("no reader: make the Importer with Open or New"))
+	}
+	r := &run{im: im, yield: yield}
+	return r.run(ctx, src)
+}
+
+// checkOptions reports the errors in the exported fields that do not depend
+// on the file.
+func (im *Importer) checkOptions() error {
+	if c := im.Comma; c == 0 || c == '"' || c == '\r' || c == '\n' || !utf8.ValidRune(c) || c == utf8.RuneError {
+		return im.errorf(0, 0, fmt.Errorf("invalid Comma %q", c))
+	}
+	if im.Columns != nil && len(im.Columns) == 0 {
+		return im.errorf(0, 0, errors.New("Columns is empty: set it to nil to read a header"))
+	}
+	for _, col := range slices.Sorted(maps.Keys(im.Rename)) {
+		if im.Rename[col] == "" {
+			return im.errorf(0, 0, fmt.Errorf("Rename[%q] is empty", col))
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(im.Lists)) {
+		if im.Lists[key] == "" {
+			return im.errorf(0, 0, fmt.Errorf("Lists[%q]: empty separator", key))
+		}
+		if strings.EqualFold(key, dss.IDKey) {
+			return im.errorf(0, 0, fmt.Errorf("Lists[%q]: the idnumber cannot be a list", key))
+		}
+	}
+	return nil
+}
+
+func (im *Importer) errorf(line, col int, err error) *Error {
+	return &Error{Source: im.name, Line: line, Column: col, Err: err}
+}
+
+// run is the state of one Import.
+type run struct {
+	im    *Importer
+	yield func(dss.Record) error
+	guard *guard
+	cr    *csv.Reader
+
+	keys    []string // record key of each column
+	lists   []string // separator of each column; "" if not a list
+	endLine int      // the line on which the last record ended
+}
+
+func (r *run) run(ctx context.Context, src io.Reader) error {
+	im := r.im
+	// The byte order mark is skipped before the guard, so that the guard
+	// sees what csv.Reader sees. A small bufio.Reader is enough to peek
+	// at it; once empty, it passes large reads straight through.
+	peek := bufio.NewReaderSize(src, 16)
+	if b, _ := peek.Peek(len(bom)); string(b) == bom {
+		peek.Discard(len(bom))
+	}
+	r.guard = newGuard(peek, im)
+	// csv.NewReader reads from br itself, a large enough *bufio.Reader, so
+	// that every byte csv.Reader buffers went through the guard.
+	br := bufio.NewReaderSize(r.guard, bufSize)
+	r.cr = csv.NewReader(br)
+	r.cr.Comma = im.Comma
+	r.cr.LazyQuotes = im.LazyQuotes
+	r.cr.FieldsPerRecord = -1 // checked here, with a better message
+	r.cr.ReuseRecord = true   // the fields are copied into each Record
+
+	if im.Columns != nil {
+		names := make([]string, len(im.Columns))
+		for i, c := range im.Columns {
+			names[i] = strings.TrimSpace(c)
+		}
+		if err := r.header(names, nil); err != nil {
+			return err
+		}
+	}
+	for rows := 0; ; rows++ {
+		if rows%ctxEvery == ctxEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		fields, err := r.read()
+		if err == io.EOF {
+			if r.keys == nil {
+				return im.errorf(0, 0, fmt.Errorf("no header row: %w", io.ErrUnexpectedEOF))
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if r.keys == nil {
+			for i, f := range fields {
+				fields[i] = strings.TrimSpace(f)
+			}
+			if err := r.header(fields, r.cr.FieldPos); err != nil {
+				return err
+			}
+			continue
+		}
+		line, _ := r.cr.FieldPos(0)
+		if len(fields) != len(r.keys) {
+			if len(fields) < len(r.keys) {
+				return im.errorf(line, 0, fmt.Errorf("short row: %d fields, the header has %d: %w",
+					len(fields), len(r.keys), csv.ErrFieldCount))
+			}
+			_, col := r.cr.FieldPos(len(r.keys))
+			return im.errorf(line, col, fmt.Errorf("long row: %d fields, the header has %d: %w",
+				len(fields), len(r.keys), csv.ErrFieldCount))
+		}
+		rec := make(dss.Record, len(fields))
+		for i, f := range fields {
+			// Clone: csv.Reader returns one string per record, sliced, and
+			// an object that keeps one field would pin the whole row.
+			if sep := r.lists[i]; sep != "" {
+				rec[r.keys[i]] = splitList(f, sep)
+			} else {
+				rec[r.keys[i]] = strings.Clone(f)
+			}
+		}
+		im.pos = dss.Pos{Source: im.name, Line: line}
+		if err := r.yield(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// read reads the next record and checks its size and width.
+func (r *run) read() ([]string, error) {
+	im := r.im
+	before := r.cr.InputOffset()
+	fields, err := r.cr.Read()
+	if err == io.EOF {
+		return nil, err
+	}
+	if err == nil && im.MaxRecordSize > 0 && r.cr.InputOffset()-before > int64(im.MaxRecordSize) {
+		// The record ended within the MaxRecordSize+1 bytes the guard
+		// lets through.
+		err = ErrRecordTooLarge
+	}
+	if err != nil {
+		line := r.endLine + 1 // a guess: blank lines may come first
+		if len(fields) > 0 {
+			line, _ = r.cr.FieldPos(0)
+		}
+		var pe *csv.ParseError
+		switch {
+		case errors.As(err, &pe):
+			cause := pe.Err
+			if pe.StartLine != pe.Line {
+				cause = fmt.Errorf("in the record that starts on line %d: %w", pe.StartLine, cause)
+			}
+			return nil, im.errorf(pe.Line, pe.Column, cause)
+		case errors.Is(err, ErrTooManyColumns):
+			// The guard saw the record grow too wide: point at the first
+			// field too many if the partial record reaches it.
+			col := 0
+			if len(fields) > im.MaxColumns {
+				line, col = r.cr.FieldPos(im.MaxColumns)
+			}
+			return nil, im.errorf(line, col, fmt.Errorf("%w: more than %d fields (MaxColumns)", ErrTooManyColumns, im.MaxColumns))
+		case errors.Is(err, ErrRecordTooLarge):
+			return nil, im.errorf(line, 0, fmt.Errorf("%w: more than %d bytes (MaxRecordSize)", ErrRecordTooLarge, im.MaxRecordSize))
+		default:
+			return nil, im.errorf(line, 0, fmt.Errorf("read: %w", err))
+		}
+	}
+	if im.MaxColumns > 0 && len(fields) > im.MaxColumns {
+		line, col := r.cr.FieldPos(im.MaxColumns)
+		return nil, im.errorf(line, col, fmt.Errorf("%w: more than %d fields (MaxColumns)", ErrTooManyColumns, im.MaxColumns))
+	}
+	// The next record is allowed MaxRecordSize bytes from here.
+	r.guard.start = r.cr.InputOffset()
+	last := len(fields) - 1
+	l, _ := r.cr.FieldPos(last)
+	r.endLine = l + strings.Count(fields[last], "\n")
+	return fields, nil
+}
+
+// header sets the record keys from the column names, and checks them and
+// the options that name columns. pos, when not nil, gives the position of
+// each name in the file.
+func (r *run) header(names []string, pos func(int) (int, int)) error {
+	im := r.im
+	at := func(i int) (int, int) {
+		if pos == nil {
+			return 0, 0
+		}
+		return pos(i)
+	}
+	where := "header"
+	if pos == nil {
+		where = "Columns"
+	}
+	fail := func(i int, err error) error {
+		line, col := at(i)
+		return im.errorf(line, col, fmt.Errorf("%s: %w", where, err))
+	}
+	if im.MaxColumns > 0 && len(names) > im.MaxColumns {
+		return fail(im.MaxColumns, fmt.Errorf("%w: more than %d columns (MaxColumns)", ErrTooManyColumns, im.MaxColumns))
+	}
+	keys := make([]string, len(names))
+	index := make(map[string]int, len(names)) // lower-cased key -> column
+	hasID := false
+	for i, name := range names {
+		key := name
+		if k, ok := im.Rename[name]; ok {
+			key = k
+		}
+		keys[i] = key
+		low := strings.ToLower(key)
+		if j, dup := index[low]; dup {
+			if name == names[j] {
+				return fail(i, fmt.Errorf("%w %q: also column %d", ErrDuplicateColumn, name, j+1))
+			}
+			return fail(i, fmt.Errorf("%w %q: its key %q and column %d %q's key %q are equal ignoring case",
+				ErrDuplicateColumn, name, key, j+1, names[j], keys[j]))
+		}
+		index[low] = i
+		hasID = hasID || strings.EqualFold(key, dss.IDKey)
+	}
+	line, _ := at(0)
+	for _, col := range slices.Sorted(maps.Keys(im.Rename)) {
+		if !slices.Contains(names, col) {
+			return im.errorf(line, 0, fmt.Errorf("%s: Rename[%q]: %w (columns: %s)", where, col, ErrUnknownColumn, list(names)))
+		}
+	}
+	if !hasID {
+		return im.errorf(line, 0, fmt.Errorf("%s: %w: want a column %q, or Rename one to it (columns: %s)",
+			where, ErrNoIDColumn, dss.IDKey, list(names)))
+	}
+	r.lists = make([]string, len(keys))
+	for _, key := range slices.Sorted(maps.Keys(im.Lists)) {
+		i := slices.Index(keys, key)
+		if i < 0 {
+			return im.errorf(line, 0, fmt.Errorf("%s: Lists[%q]: %w (keys: %s)", where, key, ErrUnknownColumn, list(keys)))
+		}
+		r.lists[i] = im.Lists[key]
+	}
+	r.keys = keys
+	return nil
+}
+
+// list quotes the first few names for an error message.
+func list(names []string) string {
+	const max = 10
+	var b strings.Builder
+	for i, n := range names {
+		if i == max {
+			fmt.Fprintf(&b, ", … (%d in all)", len(names))
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", n)
+	}
+	return b.String()
+}
+
+// splitList splits a list field at sep, trims the elements and drops the
+// empty ones. The result is never nil, so that an empty field is an empty
+// list. The elements are copies, not slices of the record's text.
+func splitList(s, sep string) []string {
+	out := []string{}
+	if strings.TrimSpace(s) == "" {
+		return out
+	}
+	for e := range strings.SplitSeq(s, sep) {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, strings.Clone(e))
+		}
+	}
+	return out
+}
+
+// guard is the reader under csv.Reader's buffer that keeps one record from
+// exhausting memory: encoding/csv reads a whole record before it returns any
+// field, and allocates some 40 bytes per field as it splits it.
+//
+// It refuses to read more than maxBytes past start, the offset where the
+// current record began (ErrRecordTooLarge). And it follows encoding/csv's
+// grammar in what it reads, counting the fields of the record it ends in,
+// and refuses to read on once that record has more than maxCols fields
+// (ErrTooManyColumns), so that a row of a million empty fields costs its
+// bytes, not forty times as much.
+//
+// Both bounds hold because the guard sits under the only buffer: the
+// bufio.Reader that csv.Reader reads from asks for more bytes only when the
+// bytes it holds end inside the current line, so at every Read every byte
+// past start belongs to the current record, and the record the guard counts
+// is csv.Reader's current one. The guard reads quotes as LazyQuotes does;
+// without LazyQuotes, a quote it reads so is a ParseError of encoding/csv in
+// the same record, which takes precedence over the guard's error.
+type guard struct {
+	r        io.Reader
+	n        int64 // bytes read from r
+	start    int64 // where the current record began
+	maxBytes int64 // no limit if <= 0
+	err      error // sticky: bufio.Reader forgets errors once returned
+
+	maxCols int    // fields allowed in a record; no limit if <= 0
+	comma   []byte // the delimiter's UTF-8 encoding
+	state   scanState
+	matched int // bytes of comma matched so far
+	seps    int // delimiters between fields in the current record
+}
+
+type scanState uint8
+
+const (
+	fieldStart scanState = iota
+	unquoted
+	quoted
+	quoteSeen   // in a quoted field, after a quote
+	quoteCRSeen // after a quote and a '\r'
+)
+
+func newGuard(r io.Reader, im *Importer) *guard {
+	return &guard{
+		r:        r,
+		maxBytes: int64(im.MaxRecordSize),
+		maxCols:  im.MaxColumns,
+		comma:    utf8.AppendRune(nil, im.Comma),
+	}
+}
+
+func (g *guard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.maxCols > 0 && g.seps >= g.maxCols {
+		g.err = ErrTooManyColumns
+		return 0, g.err
+	}
+	if g.maxBytes > 0 {
+		// Let through one byte more than maxBytes, so that a record of
+		// exactly maxBytes without a final newline can be told from a
+		// longer one.
+		room := g.start + g.maxBytes + 1 - g.n
+		if room <= 0 {
+			g.err = ErrRecordTooLarge
+			return 0, g.err
+		}
+		if int64(len(p)) > room {
+			p = p[:room]
+		}
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.maxCols > 0 {
+		for _, c := range p[:n] {
+			g.step(c)
+		}
+	}
+	if err != nil {
+		g.err = err
+	}
+	return n, err
+}
+
+// step advances the guard's reading of the CSV grammar by one byte.
+func (g *guard) step(c byte) {
+	switch g.state {
+	case fieldStart:
+		if c == '"' {
+			g.state = quoted
+			return
+		}
+		g.state = unquoted
+		g.step(c)
+	case unquoted:
+		if c == '\n' {
+			g.endRecord()
+			return
+		}
+		g.matchComma(c)
+	case quoted:
+		if c == '"' {
+			g.state = quoteSeen
+		}
+	case quoteSeen:
+		switch {
+		case g.matched == 0 && c == '"': // a doubled quote
+			g.state = quoted
+		case g.matched == 0 && c == '\n':
+			g.endRecord()
+		case g.matched == 0 && c == '\r':
+			g.state = quoteCRSeen
+		case c == g.comma[g.matched]:
+			g.matchComma(c)
+		default: // a lone quote is data: c is still in the quoted field
+			g.state, g.matched = quoted, 0
+			g.step(c)
+		}
+	case quoteCRSeen:
+		if c == '\n' {
+			g.endRecord()
+			return
+		}
+		g.state = quoted
+		g.step(c)
+	}
+}
+
+// matchComma matches c against the next byte of the delimiter.
+func (g *guard) matchComma(c byte) {
+	switch {
+	case c == g.comma[g.matched]:
+		g.matched++
+		if g.matched == len(g.comma) {
+			g.seps++
+			g.state, g.matched = fieldStart, 0
+		}
+	case c == g.comma[0]: // a UTF-8 lead byte: another match begins
+		g.matched = 1
+	default:
+		g.matched = 0
+	}
+}
+
+func (g *guard) endRecord() {
+	g.state, g.matched, g.seps = fieldStart, 0, 0
+}
