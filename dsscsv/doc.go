@@ -16,7 +16,7 @@
 //	dss: source.users: users.csv:3: idnumber '22222': key "age" value "x": cannot convert to int: invalid syntax
 //
 // Errors of the file itself are *Error values that name the file, line and
-// column: "dsscsv: users.csv:12:5: bare \" in non-quoted-field".
+// column: "dss: csv users.csv:12:5: bare \" in non-quoted-field".
 //
 // The import streams: it holds one record at a time, and refuses a record
 // longer than MaxRecordSize bytes or wider than MaxColumns fields before it

@@ -73,6 +73,6 @@ func Example_errors() {
 	}
 	// Output:
 	// dss: source.students: students.csv:3: idnumber '22222': key "year" value "ten": cannot convert to int: invalid syntax
-	// dss: source.students: dsscsv: students.csv:3:8: bare " in non-quoted-field
-	// dss: source.students: dsscsv: students.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "year")
+	// dss: source.students: csv students.csv:3:8: bare " in non-quoted-field
+	// dss: source.students: csv students.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "year")
 }

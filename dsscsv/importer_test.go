@@ -229,7 +229,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "short row names file and line",
 			input:   "idnumber,name,age\n1,Ann,3\n2,Bob\n",
-			want:    "dsscsv: users.csv:3: short row: 2 fields, the header has 3: wrong number of fields",
+			want:    "dss: csv users.csv:3: short row: 2 fields, the header has 3: wrong number of fields",
 			is:      csv.ErrFieldCount,
 			line:    3,
 			yielded: 1,
@@ -237,7 +237,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "long row points at the first extra field",
 			input:  "idnumber,name\n1,Ann,extra\n",
-			want:   "dsscsv: users.csv:2:7: long row: 3 fields, the header has 2: wrong number of fields",
+			want:   "dss: csv users.csv:2:7: long row: 3 fields, the header has 2: wrong number of fields",
 			is:     csv.ErrFieldCount,
 			line:   2,
 			column: 7,
@@ -245,7 +245,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:  "no idnumber column: error at the header, before any record",
 			input: "id,name\n1,Ann\n",
-			want:  `dsscsv: users.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
+			want:  `dss: csv users.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
 			is:    dsscsv.ErrNoIDColumn,
 			line:  1,
 		},
@@ -253,13 +253,13 @@ func TestImportErrors(t *testing.T) {
 			name:  "no idnumber column among explicit Columns",
 			input: "1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{"id", "name"} },
-			want:  `dsscsv: users.csv: Columns: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
+			want:  `dss: csv users.csv: Columns: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
 			is:    dsscsv.ErrNoIDColumn,
 		},
 		{
 			name:   "duplicate header name",
 			input:  "idnumber,name,name\n1,a,b\n",
-			want:   `dsscsv: users.csv:1:15: header: duplicate column "name": also column 2`,
+			want:   `dss: csv users.csv:1:15: header: duplicate column "name": also column 2`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 15,
@@ -267,7 +267,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "duplicate ignoring case: dss would fill one field from both",
 			input:  "idnumber,Name,name\n1,a,b\n",
-			want:   `dsscsv: users.csv:1:15: header: duplicate column "name": its key "name" and column 2 "Name"'s key "Name" are equal ignoring case`,
+			want:   `dss: csv users.csv:1:15: header: duplicate column "name": its key "name" and column 2 "Name"'s key "Name" are equal ignoring case`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 15,
@@ -276,7 +276,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "duplicate through Rename",
 			input:  "idnumber,ID\n1,2\n",
 			setup:  func(im *dsscsv.Importer) { im.Rename = map[string]string{"ID": "idnumber"} },
-			want:   `dsscsv: users.csv:1:10: header: duplicate column "ID": its key "idnumber" and column 1 "idnumber"'s key "idnumber" are equal ignoring case`,
+			want:   `dss: csv users.csv:1:10: header: duplicate column "ID": its key "idnumber" and column 1 "idnumber"'s key "idnumber" are equal ignoring case`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 10,
@@ -284,7 +284,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "bare quote names file, line and column",
 			input:  "idnumber,name\n1,Ann\n2,5\" disk\n",
-			want:   `dsscsv: users.csv:3:4: bare " in non-quoted-field`,
+			want:   `dss: csv users.csv:3:4: bare " in non-quoted-field`,
 			is:     csv.ErrBareQuote,
 			line:   3,
 			column: 4,
@@ -294,7 +294,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "stray quote in a quoted field",
 			input:  "idnumber,name\n1,\"a\"b\"\n",
-			want:   `dsscsv: users.csv:2:5: extraneous or missing " in quoted-field`,
+			want:   `dss: csv users.csv:2:5: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   2,
 			column: 5,
@@ -302,7 +302,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "error on a later line of a multi-line record names both lines",
 			input:  "idnumber,name\n1,\"a\nb\"c\"\n",
-			want:   `dsscsv: users.csv:3:2: in the record that starts on line 2: extraneous or missing " in quoted-field`,
+			want:   `dss: csv users.csv:3:2: in the record that starts on line 2: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   3,
 			column: 2,
@@ -310,7 +310,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "unterminated quote at the end of the file",
 			input:  "idnumber,name\n1,\"abc\n",
-			want:   `dsscsv: users.csv:2:8: extraneous or missing " in quoted-field`,
+			want:   `dss: csv users.csv:2:8: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   2,
 			column: 8,
@@ -318,14 +318,14 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:  "empty input has no header",
 			input: "",
-			want:  "dsscsv: users.csv: no header row: unexpected EOF",
+			want:  "dss: csv users.csv: no header row: unexpected EOF",
 			is:    io.ErrUnexpectedEOF,
 		},
 		{
 			name:  "Rename names a column the file does not have",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Rename = map[string]string{"Name": "name"} },
-			want:  `dsscsv: users.csv:1: header: Rename["Name"]: no such column (columns: "idnumber", "name")`,
+			want:  `dss: csv users.csv:1: header: Rename["Name"]: no such column (columns: "idnumber", "name")`,
 			is:    dsscsv.ErrUnknownColumn,
 			line:  1,
 		},
@@ -333,7 +333,7 @@ func TestImportErrors(t *testing.T) {
 			name:  "Lists names a key the file does not have",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"groups": ";"} },
-			want:  `dsscsv: users.csv:1: header: Lists["groups"]: no such column (keys: "idnumber", "name")`,
+			want:  `dss: csv users.csv:1: header: Lists["groups"]: no such column (keys: "idnumber", "name")`,
 			is:    dsscsv.ErrUnknownColumn,
 			line:  1,
 		},
@@ -341,37 +341,37 @@ func TestImportErrors(t *testing.T) {
 			name:  "Lists with an empty separator",
 			input: "idnumber,groups\n1,a\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"groups": ""} },
-			want:  `dsscsv: users.csv: Lists["groups"]: empty separator`,
+			want:  `dss: csv users.csv: Lists["groups"]: empty separator`,
 		},
 		{
 			name:  "the idnumber cannot be a list",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"IDNumber": ";"} },
-			want:  `dsscsv: users.csv: Lists["IDNumber"]: the idnumber cannot be a list`,
+			want:  `dss: csv users.csv: Lists["IDNumber"]: the idnumber cannot be a list`,
 		},
 		{
 			name:  "Rename to an empty key",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Rename = map[string]string{"name": ""} },
-			want:  `dsscsv: users.csv: Rename["name"] is empty`,
+			want:  `dss: csv users.csv: Rename["name"] is empty`,
 		},
 		{
 			name:  "invalid Comma",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Comma = '"' },
-			want:  `dsscsv: users.csv: invalid Comma '"'`,
+			want:  `dss: csv users.csv: invalid Comma '"'`,
 		},
 		{
 			name:  "empty Columns is not nil Columns",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{} },
-			want:  `dsscsv: users.csv: Columns is empty: set it to nil to read a header`,
+			want:  `dss: csv users.csv: Columns is empty: set it to nil to read a header`,
 		},
 		{
 			name:   "too many columns in the header",
 			input:  "idnumber,a,b,c\n1,2,3,4\n",
 			setup:  func(im *dsscsv.Importer) { im.MaxColumns = 3 },
-			want:   `dsscsv: users.csv:1:14: too many columns: more than 3 fields (MaxColumns)`,
+			want:   `dss: csv users.csv:1:14: too many columns: more than 3 fields (MaxColumns)`,
 			is:     dsscsv.ErrTooManyColumns,
 			line:   1,
 			column: 14,
@@ -380,7 +380,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "too many columns in a row",
 			input:  "idnumber,a\n1,2\n1,2,3,4\n",
 			setup:  func(im *dsscsv.Importer) { im.MaxColumns = 3 },
-			want:   `dsscsv: users.csv:3:7: too many columns: more than 3 fields (MaxColumns)`,
+			want:   `dss: csv users.csv:3:7: too many columns: more than 3 fields (MaxColumns)`,
 			is:     dsscsv.ErrTooManyColumns,
 			line:   3,
 			column: 7,
@@ -391,14 +391,14 @@ func TestImportErrors(t *testing.T) {
 			name:  "too many explicit Columns",
 			input: "1,2\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{"idnumber", "a"}; im.MaxColumns = 1 },
-			want:  `dsscsv: users.csv: Columns: too many columns: more than 1 columns (MaxColumns)`,
+			want:  `dss: csv users.csv: Columns: too many columns: more than 1 columns (MaxColumns)`,
 			is:    dsscsv.ErrTooManyColumns,
 		},
 		{
 			name:    "record too large",
 			input:   "idnumber,name\n1,Ann\n2,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n3,Bob\n",
 			setup:   func(im *dsscsv.Importer) { im.MaxRecordSize = 16 },
-			want:    `dsscsv: users.csv:3: record too large: more than 16 bytes (MaxRecordSize)`,
+			want:    `dss: csv users.csv:3: record too large: more than 16 bytes (MaxRecordSize)`,
 			is:      dsscsv.ErrRecordTooLarge,
 			line:    3,
 			yielded: 1,
@@ -407,7 +407,7 @@ func TestImportErrors(t *testing.T) {
 			name:  "record too large across lines",
 			input: "idnumber,name\n1,\"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\"\n",
 			setup: func(im *dsscsv.Importer) { im.MaxRecordSize = 16 },
-			want:  `dsscsv: users.csv:2: record too large: more than 16 bytes (MaxRecordSize)`,
+			want:  `dss: csv users.csv:2: record too large: more than 16 bytes (MaxRecordSize)`,
 			is:    dsscsv.ErrRecordTooLarge,
 			line:  2,
 		},
@@ -627,7 +627,7 @@ func TestOpen(t *testing.T) {
 
 	err := dsscsv.Open("testdata/missing.csv").Import(context.Background(), func(dss.Record) error { return nil })
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	assert.Equal(t, "dsscsv: open testdata/missing.csv: no such file or directory", err.Error())
+	assert.Equal(t, "dss: csv open testdata/missing.csv: no such file or directory", err.Error())
 }
 
 func TestNewReadsOnce(t *testing.T) {
@@ -636,7 +636,7 @@ func TestNewReadsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	_, _, err = importAll(t, im)
-	assert.EqualError(t, err, "dsscsv: users.csv: reader already read: use Open to import a file again")
+	assert.EqualError(t, err, "dss: csv users.csv: reader already read: use Open to import a file again")
 }
 
 // The end to end story: a CSV imported into a tree, and a bad value reported
@@ -713,7 +713,7 @@ func TestTree(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, 3, e.Line)
 		assert.Equal(t, 4, e.Column)
-		assert.Contains(t, err.Error(), "users.csv:3:4: bare")
+		assert.Contains(t, err.Error(), "dss: source.users: csv users.csv:3:4: bare")
 	})
 }
 
@@ -790,7 +790,7 @@ func FuzzImport(f *testing.F) {
 		recs, err := importString(input, comma, nil)
 		if err != nil {
 			var e *dsscsv.Error
-			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "dsscsv: fuzz.csv") {
+			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "dss: csv fuzz.csv") {
 				t.Fatalf("error %q (%T) is not a *dsscsv.Error", err, err)
 			}
 		} else if len(recs) > 0 {
