@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// backend is a fresh, empty database for one test: its flags for run, and a
+// connection for the test to look at the rows.
+type backend struct {
+	name  string
+	flags []string
+	db    *sql.DB
+}
+
+func backends(t *testing.T) []backend {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "usersync.db")
+	sqlite, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	t.Cleanup(func() { sqlite.Close() })
+	out := []backend{{name: "sqlite", flags: []string{"-db", path}, db: sqlite}}
+
+	dsn := os.Getenv("DSS_TEST_POSTGRES")
+	if dsn == "" {
+		t.Log("DSS_TEST_POSTGRES not set: skipping the PostgreSQL half of this test")
+		return out
+	}
+	admin, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	schema := fmt.Sprintf("usersync_test_%d", time.Now().UnixNano())
+	_, err = admin.Exec(`CREATE SCHEMA ` + schema)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	sdsn := dsn + sep + "search_path=" + schema
+	pg, err := sql.Open("pgx", sdsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { pg.Close() })
+	return append(out, backend{name: "postgres", flags: []string{"-dsn", sdsn}, db: pg})
+}
+
+// runSync runs the program and returns its exit code and output.
+func runSync(t *testing.T, b backend, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append(append([]string{}, b.flags...), args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// rows returns a table's rows as sorted text.
+func rows(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rs, err := db.Query(query)
+	require.NoError(t, err)
+	defer rs.Close()
+	cols, err := rs.Columns()
+	require.NoError(t, err)
+	var out []string
+	for rs.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rs.Scan(ptrs...))
+		var parts []string
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			parts = append(parts, fmt.Sprint(v))
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	require.NoError(t, rs.Err())
+	return out
+}
+
+func snapshot(t *testing.T, db *sql.DB) [3][]string {
+	return [3][]string{
+		rows(t, db, `SELECT idnumber, name, email, department FROM users ORDER BY idnumber`),
+		rows(t, db, `SELECT idnumber FROM "groups" ORDER BY idnumber`),
+		rows(t, db, `SELECT group_idnumber, user_idnumber FROM group_members ORDER BY 1, 2`),
+	}
+}
+
+// planLines returns the action lines of the program's output.
+func planLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "(idnumber=") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func writeCSV(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "users.csv")
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	return p
+}
+
+// TestStory walks the main job: a first run fills the database, a second has
+// nothing to do, and an edited export gives exactly its edits.
+func TestStory(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dir := t.TempDir()
+			csvPath := writeCSV(t, dir, defaultCSV)
+
+			code, out, errOut := runSync(t, b, "-csv", csvPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Len(t, planLines(out), 46) // 40 users, 6 groups
+			require.Contains(t, out, "applied 46 actions")
+			snap := snapshot(t, b.db)
+			require.Len(t, snap[0], 40)
+			require.Contains(t, snap[0], "20240001|Chidi Okafor|chidi.okafor@school.example|mathematics")
+			require.Len(t, snap[1], 6)
+			require.Len(t, snap[2], 40)
+
+			code, out, errOut = runSync(t, b, "-csv", csvPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Contains(t, out, "nothing to do")
+			require.Empty(t, planLines(out))
+			code, _, _ = runSync(t, b, "-csv", csvPath, "-dry-run", "-detailed-exitcode")
+			require.Equal(t, exitOK, code)
+
+			// Rename a user, move one to another department, delete one.
+			edited := strings.Replace(defaultCSV, `"Okafor, Chidi"`, `"Okafor-Bello, Chidi"`, 1)
+			edited = strings.Replace(edited, "astrid.lindqvist@school.example,physics", "astrid.lindqvist@school.example,history", 1)
+			edited = strings.Replace(edited, "20240015,\"Nakamura, Haruto\",haruto.nakamura@school.example,history\r\n", "", 1)
+			require.NotEqual(t, defaultCSV, edited)
+			csvPath = writeCSV(t, dir, edited)
+
+			want := []string{
+				`update_name(idnumber='20240001', attr="name", value="Chidi Okafor-Bello")`,
+				`update_department(idnumber='20240008', attr="department", value="history")`,
+				`add_members_to_groups(idnumber='history', attr="members", value="20240008")`,
+				`remove_members_from_groups(idnumber='history', attr="members", value="20240015")`,
+				`remove_members_from_groups(idnumber='physics', attr="members", value="20240008")`,
+				`old_users(idnumber='20240015')`,
+			}
+			code, out, _ = runSync(t, b, "-csv", csvPath, "-dry-run", "-detailed-exitcode")
+			require.Equal(t, exitChanges, code)
+			require.Equal(t, want, planLines(out))
+			require.Contains(t, out, "dry run: nothing applied")
+			require.Equal(t, snap, snapshot(t, b.db), "a dry run changed the database")
+
+			code, out, errOut = runSync(t, b, "-csv", csvPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Equal(t, want, planLines(out))
+			after := snapshot(t, b.db)
+			require.Len(t, after[0], 39)
+			require.Contains(t, after[0], "20240001|Chidi Okafor-Bello|chidi.okafor@school.example|mathematics")
+			require.Contains(t, after[0], "20240008|Astrid Lindqvist|astrid.lindqvist@school.example|history")
+			require.Contains(t, after[2], "history|20240008")
+			require.NotContains(t, after[2], "physics|20240008")
+
+			code, out, _ = runSync(t, b, "-csv", csvPath, "-dry-run", "-detailed-exitcode")
+			require.Equal(t, exitOK, code)
+			require.Contains(t, out, "nothing to do")
+		})
+	}
+}
+
+// TestSavedPlan: -out writes the plan, -plan applies it, and a plan whose
+// database changed in between is refused.
+func TestSavedPlan(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dir := t.TempDir()
+			planPath := filepath.Join(dir, "plan.json")
+			code, out, errOut := runSync(t, b, "-out", planPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Contains(t, out, "plan written to")
+			require.Empty(t, snapshot(t, b.db)[0], "-out must not apply")
+
+			code, out, errOut = runSync(t, b, "-plan", planPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Contains(t, out, "applied 46 actions")
+			require.Len(t, snapshot(t, b.db)[0], 40)
+
+			// A plan made, then the database changes, then the plan is refused.
+			csvPath := writeCSV(t, dir, strings.Replace(defaultCSV, "Okafor, Chidi", "Okafor, Chi", 1))
+			code, _, errOut = runSync(t, b, "-csv", csvPath, "-out", planPath)
+			require.Equal(t, exitOK, code, errOut)
+			_, err := b.db.Exec(`UPDATE users SET email = 'changed@school.example' WHERE idnumber = '20240008'`)
+			require.NoError(t, err)
+			before := snapshot(t, b.db)
+			code, _, errOut = runSync(t, b, "-plan", planPath)
+			require.Equal(t, exitError, code)
+			require.Contains(t, errOut, "the destination drifted: branch users changed since the plan was made; nothing applied")
+			require.Equal(t, before, snapshot(t, b.db))
+		})
+	}
+}
+
+// TestFailedApplyChangesNothing: when the n-th action violates a constraint,
+// the transaction rolls back and the database is exactly as it was.
+func TestFailedApplyChangesNothing(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			code, _, errOut := runSync(t, b)
+			require.Equal(t, exitOK, code, errOut)
+			before := snapshot(t, b.db)
+
+			// Three users change department. The plan creates group
+			// newdept, moves user 20240001, then fails on its third action,
+			// the move of user 20240015, which a constraint forbids.
+			edited := strings.Replace(defaultCSV, "haruto.nakamura@school.example,history", "haruto.nakamura@school.example,arts", 1)
+			edited = strings.Replace(edited, "lucia.garcia@school.example,languages", "lucia.garcia@school.example,newdept", 1)
+			edited = strings.Replace(edited, "chidi.okafor@school.example,mathematics", "chidi.okafor@school.example,arts", 1)
+			csvPath := writeCSV(t, t.TempDir(), edited)
+			var err error
+			if b.name == "postgres" {
+				_, err = b.db.Exec(`ALTER TABLE users ADD CONSTRAINT no_arts CHECK (department <> 'arts' OR idnumber <> '20240015')`)
+			} else { // SQLite cannot add a CHECK to a table: a trigger does the same
+				_, err = b.db.Exec(`CREATE TRIGGER no_arts BEFORE UPDATE ON users
+					WHEN NEW.department = 'arts' AND NEW.idnumber = '20240015'
+					BEGIN SELECT RAISE(ABORT, 'no_arts'); END`)
+			}
+			require.NoError(t, err)
+			code, out, errOut := runSync(t, b, "-csv", csvPath)
+			require.Equal(t, exitError, code)
+			lines := planLines(out)
+			require.Equal(t, []string{
+				`new_groups(idnumber='newdept')`,
+				`update_department(idnumber='20240001', attr="department", value="arts")`,
+				`update_department(idnumber='20240015', attr="department", value="arts")`,
+				`update_department(idnumber='20240022', attr="department", value="newdept")`,
+			}, lines[:4])
+			require.Contains(t, errOut, "update_department(idnumber='20240015'")
+			require.Contains(t, errOut, "no_arts")
+			require.Contains(t, errOut, "rolled back")
+			require.Equal(t, before, snapshot(t, b.db), "a failed apply left changes behind")
+		})
+	}
+}

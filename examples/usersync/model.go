@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/datastoresync/dss"
+)
+
+// SourceUser is a user as the school's CSV export has it: the name comes as
+// "Last, First" and is imported as the private key "_lastfirst".
+type SourceUser struct {
+	IDNumber   string `dss:"idnumber"`
+	LastFirst  string `dss:"_lastfirst"`
+	Name       string `dss:"name"` // derived: "First Last"
+	Email      string `dss:"email"`
+	Department string `dss:"department"`
+}
+
+// Derive sets Name from LastFirst, as the original's properties do.
+func (u *SourceUser) Derive() error {
+	last, first, ok := strings.Cut(u.LastFirst, ",")
+	if !ok {
+		return fmt.Errorf("name %q is not \"Last, First\"", u.LastFirst)
+	}
+	u.Name = strings.TrimSpace(first) + " " + strings.TrimSpace(last)
+	return nil
+}
+
+// DestUser is a row of the application's users table.
+type DestUser struct {
+	IDNumber   string `dss:"idnumber"`
+	Name       string `dss:"name"`
+	Email      string `dss:"email"`
+	Department string `dss:"department"`
+}
+
+// Group is a group and its members, on both sides: the source derives one
+// group per department, the destination reads groups and group_members.
+type Group struct {
+	IDNumber string   `dss:"idnumber"`
+	Members  []string `dss:"members"`
+}
+
+// Source is the school's side, the point of truth.
+type Source struct {
+	Users  *dss.Branch[string, SourceUser]
+	Groups *dss.Branch[string, Group]
+}
+
+// Dest is the application's side.
+type Dest struct {
+	Users  *dss.Branch[string, DestUser]
+	Groups *dss.Branch[string, Group]
+}
+
+// departmentGroups derives the source's groups from its users: one record
+// per membership, which dss accumulates into one group per department.
+func departmentGroups(users *dss.Branch[string, SourceUser]) dss.Importer {
+	return dss.ImporterFunc(func(ctx context.Context, yield func(dss.Record) error) error {
+		for id, u := range users.All() {
+			if u.Department == "" {
+				continue
+			}
+			if err := yield(dss.Record{"idnumber": u.Department, "members": id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
