@@ -3,16 +3,26 @@ package dss
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-var convergenceCases = flag.Int("convergence.cases", 300, "random cases for TestConvergence (CI runs more)")
+// convergenceCases is the number of random cases: 300, or
+// $DSS_CONVERGENCE_CASES (CI runs 5000).
+func convergenceCases(t *testing.T) int {
+	if s := os.Getenv("DSS_CONVERGENCE_CASES"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(t, err, "DSS_CONVERGENCE_CASES")
+		return n
+	}
+	return 300
+}
 
 // randomTrees builds a source and a destination that share some users and
 // differ in every way dss knows: scalars, lists, additions and deletions.
@@ -84,8 +94,9 @@ func randomTrees(t *testing.T, rng *rand.Rand) (*Tree[srcTree], *Tree[dstTree]) 
 // a later run.
 func TestConvergence(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d, %d cases (-convergence.cases)", seed, *convergenceCases)
-	for c := range *convergenceCases {
+	cases := convergenceCases(t)
+	t.Logf("seed %d, %d cases ($DSS_CONVERGENCE_CASES)", seed, cases)
+	for c := range cases {
 		rng := rand.New(rand.NewPCG(seed, uint64(c)))
 		src, dst := randomTrees(t, rng)
 		viaJSON := c%2 == 1

@@ -22,6 +22,9 @@ var (
 	ErrConflict = errors.New("conflicting values")
 	// ErrNoID: a record has no idnumber, or an empty one.
 	ErrNoID = errors.New("missing idnumber")
+	// ErrDuplicateKey: two keys of one record name the same field ("Name"
+	// and "name"), so which one would win is undefined.
+	ErrDuplicateKey = errors.New("duplicate keys")
 )
 
 // keyError is a decoding failure of one key; the branch adds where.
@@ -38,13 +41,29 @@ func (e *keyError) Unwrap() error { return e.err }
 // already holds earlier records with the same idnumber: lists accumulate,
 // and a scalar may only repeat the value it has, or fill a zero one.
 func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bool) error {
+	var seen uint64     // fields set by this record, the first 64
+	var seenMore []bool // and the others, for very wide types
 	for key, v := range rec {
-		f, ok := p.lookup(key)
+		i, ok := p.index(key)
 		if !ok {
 			if ignoreUnknown {
 				continue
 			}
 			return &keyError{key: key, value: v, err: ErrUnknownKey}
+		}
+		f := &p.fields[i]
+		dup := false
+		if i < 64 {
+			dup = seen&(1<<i) != 0
+			seen |= 1 << i
+		} else {
+			if seenMore == nil {
+				seenMore = make([]bool, len(p.fields))
+			}
+			dup, seenMore[i] = seenMore[i], true
+		}
+		if dup {
+			return &keyError{key: key, value: v, err: p.duplicate(rec, key, i)}
 		}
 		var err error
 		switch {
@@ -60,6 +79,18 @@ func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bo
 		}
 	}
 	return nil
+}
+
+// duplicate names the other key of rec that, like key, decodes into field i.
+func (p *objPlan) duplicate(rec Record, key string, i int) error {
+	var other string
+	for k := range rec {
+		if j, ok := p.index(k); ok && j == i && k != key && (other == "" || k < other) {
+			other = k
+		}
+	}
+	a, b := min(other, key), max(other, key)
+	return fmt.Errorf("%w: %q and %q both name field %s", ErrDuplicateKey, a, b, p.fields[i].goName)
 }
 
 // mergeScalar sets a zero scalar, accepts an equal one, refuses a different one.

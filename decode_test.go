@@ -127,6 +127,7 @@ func TestDecodeErrors(t *testing.T) {
 			`dss: source.things: record 1: idnumber '1': key "li" value ["1", "x"]: cannot convert to int: invalid syntax`},
 		{"unknown key", []Record{{"idnumber": "1", "nope": "x"}}, ErrUnknownKey,
 			`dss: source.things: record 1: idnumber '1': key "nope" value "x": no field for key`},
+		{"two keys for one field", []Record{{"idnumber": "1", "plain": "a", "Plain": "b"}}, ErrDuplicateKey, ""},
 		{"missing idnumber", []Record{{"s": "x"}}, ErrNoID,
 			`dss: source.things: record 1: key "idnumber" value null: missing idnumber`},
 		{"empty idnumber", []Record{{"idnumber": "1"}, {"idnumber": ""}}, ErrNoID,
@@ -142,8 +143,19 @@ func TestDecodeErrors(t *testing.T) {
 			var ie *ImportError
 			require.ErrorAs(t, err, &ie)
 			require.Equal(t, "things", ie.Branch)
-			require.Equal(t, tt.wantMsg, err.Error())
+			if tt.wantMsg != "" {
+				require.Equal(t, tt.wantMsg, err.Error())
+			}
 		})
+	}
+}
+
+func TestDuplicateKeyMessage(t *testing.T) {
+	// Map order decides which key is met first; the message names both.
+	for range 20 {
+		_, err := importKinds(t, false, Record{"idnumber": "1", "plain": "a", "Plain": "b"})
+		require.ErrorIs(t, err, ErrDuplicateKey)
+		require.Contains(t, err.Error(), `duplicate keys: "Plain" and "plain" both name field Plain`)
 	}
 }
 

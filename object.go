@@ -142,13 +142,19 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 // lookup finds the field of a record key: exactly, then ignoring case and
 // matching the Go field name as encoding/json does.
 func (p *objPlan) lookup(key string) (*field, bool) {
-	if i, ok := p.byKey[key]; ok {
-		return &p.fields[i], true
-	}
-	if i, ok := p.byFold[strings.ToLower(key)]; ok {
+	if i, ok := p.index(key); ok {
 		return &p.fields[i], true
 	}
 	return nil, false
+}
+
+// index is lookup, giving the field's index.
+func (p *objPlan) index(key string) (int, bool) {
+	if i, ok := p.byKey[key]; ok {
+		return i, true
+	}
+	i, ok := p.byFold[strings.ToLower(key)]
+	return i, ok
 }
 
 // field returns the synced or private field with the given key, if any.
