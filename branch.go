@@ -32,6 +32,10 @@ type Branch[K cmp.Ordered, V any] struct {
 	// IgnoreUnknownKeys makes keys that match no field be skipped instead of
 	// failing the import with ErrUnknownKey.
 	IgnoreUnknownKeys bool
+	// Unique makes a second record with an idnumber already seen an error
+	// (ErrDuplicateID, naming both records) instead of accumulating into the
+	// first: for branches like users, where one record is one object.
+	Unique bool
 	// Guard limits what a plan may remove from this branch when the tree is
 	// the destination (see Guard).
 	Guard Guard
@@ -272,6 +276,8 @@ func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
 	obj, exists := b.objs[k]
 	if !exists {
 		obj = new(V)
+	} else if b.Unique && first != nil {
+		return b.errorf(pos, keyString(k), nil, fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, first[k]))
 	}
 	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
 		ke := err.(*keyError)

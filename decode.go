@@ -22,6 +22,9 @@ var (
 	ErrConflict = errors.New("conflicting values")
 	// ErrNoID: a record has no idnumber, or an empty one.
 	ErrNoID = errors.New("missing idnumber")
+	// ErrDuplicateID: a branch marked Unique has two records with one
+	// idnumber.
+	ErrDuplicateID = errors.New("duplicate idnumber")
 	// ErrDuplicateKey: two keys of one record name the same field ("Name"
 	// and "name"), so which one would win is undefined.
 	ErrDuplicateKey = errors.New("duplicate keys")

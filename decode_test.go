@@ -159,6 +159,16 @@ func TestDuplicateKeyMessage(t *testing.T) {
 	}
 }
 
+func TestUniqueBranch(t *testing.T) {
+	tr := NewTree[kindsTree]("source")
+	tr.Branches.Things.Importer = Records(Record{"idnumber": "1"}, Record{"idnumber": "2"}, Record{"idnumber": "1"})
+	require.NoError(t, tr.Import(context.Background()), "without Unique, records accumulate")
+	tr.Branches.Things.Unique = true
+	err := tr.Import(context.Background())
+	require.ErrorIs(t, err, ErrDuplicateID)
+	require.EqualError(t, err, "dss: source.things: record 3: idnumber '1': duplicate idnumber (first record for this idnumber: record 1)")
+}
+
 func TestIgnoreUnknownKeys(t *testing.T) {
 	tr, err := importKinds(t, true, Record{"idnumber": "1", "nope": "x", "s": "y"})
 	require.NoError(t, err)

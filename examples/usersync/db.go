@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsssql"
@@ -23,7 +24,7 @@ type database struct {
 }
 
 // openDatabase opens PostgreSQL when dsn is set, else the SQLite file at path.
-func openDatabase(ctx context.Context, path, dsn string) (*database, error) {
+func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*database, error) {
 	d := &database{}
 	var err error
 	if dsn != "" {
@@ -33,7 +34,8 @@ func openDatabase(ctx context.Context, path, dsn string) (*database, error) {
 		d.where = path
 		// Foreign keys are off in SQLite unless asked for; a busy timeout
 		// turns a briefly locked database into a wait, not an error.
-		d.db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
+		d.db, err = sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=foreign_keys(1)&_pragma=busy_timeout(%d)",
+			strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path), busy.Milliseconds()))
 	}
 	if err == nil {
 		err = d.db.PingContext(ctx)

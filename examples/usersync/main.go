@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsscsv"
@@ -55,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	csvPath := fs.String("csv", "", "the users export (default: the example's testdata/users.csv)")
 	dbPath := fs.String("db", "usersync.db", "the SQLite database file, created when missing")
 	dsn := fs.String("dsn", "", "a PostgreSQL URL (postgres://...); overrides -db")
+	busy := fs.Duration("busy-timeout", 5*time.Second, "how long to wait for a locked SQLite database")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
 	detailed := fs.Bool("detailed-exitcode", false, "with -dry-run: exit 2 when there are changes")
 	out := fs.String("out", "", "write the plan to this JSON file and change nothing")
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	code, err := sync(ctx, options{
-		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, dryRun: *dryRun, detailed: *detailed,
+		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
 		out: *out, plan: *planFile,
 	}, stdout)
 	if err != nil {
@@ -79,12 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type options struct {
 	csvPath, dbPath, dsn string
+	busy                 time.Duration
 	dryRun, detailed     bool
 	out, plan            string
 }
 
 func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
-	db, err := openDatabase(ctx, o.dbPath, o.dsn)
+	db, err := openDatabase(ctx, o.dbPath, o.dsn, o.busy)
 	if err != nil {
 		return exitError, err
 	}
@@ -105,6 +108,7 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 	}
 	export.Rename = map[string]string{"name": "_lastfirst"} // "Last, First"; Derive makes the name
 	source.Branches.Users.Importer = export
+	source.Branches.Users.Unique = true // one row per user: a repeated idnumber is an error
 	source.Branches.Groups.Importer = departmentGroups(source.Branches.Users)
 
 	if err := dest.Import(ctx); err != nil {
@@ -170,8 +174,11 @@ func apply(ctx context.Context, db *database, source *dss.Tree[Source], dest *ds
 	}
 	defer func() {
 		if err != nil {
+			// A transaction that is not committed changes nothing, even when
+			// the rollback itself fails because the connection is gone: the
+			// server discards it when the connection ends.
 			if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-				err = fmt.Errorf("%w; rollback failed too: %v", err, rerr)
+				err = fmt.Errorf("%w; not committed, %s is unchanged (rollback: %v)", err, db.where, rerr)
 			} else {
 				err = fmt.Errorf("%w; rolled back, %s is unchanged", err, db.where)
 			}

@@ -252,3 +252,106 @@ func TestFailedApplyChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// editedCSV renames one user, moves one and deletes one: six actions.
+func editedCSV(t *testing.T) string {
+	edited := strings.Replace(defaultCSV, `"Okafor, Chidi"`, `"Okafor-Bello, Chidi"`, 1)
+	edited = strings.Replace(edited, "astrid.lindqvist@school.example,physics", "astrid.lindqvist@school.example,history", 1)
+	edited = strings.Replace(edited, "20240015,\"Nakamura, Haruto\",haruto.nakamura@school.example,history\r\n", "", 1)
+	return writeCSV(t, t.TempDir(), edited)
+}
+
+// TestPostgresConnectionDies kills the database connection in the middle of
+// an apply: the transaction is lost whole, the error says so, and a rerun
+// converges.
+func TestPostgresConnectionDies(t *testing.T) {
+	var pg *backend
+	for _, b := range backends(t) {
+		if b.name == "postgres" {
+			pg = &b
+		}
+	}
+	if pg == nil {
+		t.Skip("DSS_TEST_POSTGRES not set: skipping PostgreSQL fault test")
+	}
+	code, _, errOut := runSync(t, *pg)
+	require.Equal(t, exitOK, code, errOut)
+	before := snapshot(t, pg.db)
+
+	// The second action of the plan (the move of user 20240008) makes its
+	// own backend terminate, as pg_terminate_backend from outside would.
+	for _, stmt := range []string{
+		`CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$`,
+		`CREATE TRIGGER die BEFORE UPDATE ON users FOR EACH ROW
+		WHEN (NEW.idnumber = '20240008') EXECUTE FUNCTION die()`,
+	} {
+		_, err := pg.db.Exec(stmt)
+		require.NoError(t, err)
+	}
+	csvPath := editedCSV(t)
+	code, _, errOut = runSync(t, *pg, "-csv", csvPath)
+	require.Equal(t, exitError, code)
+	require.Contains(t, errOut, "update_department(idnumber='20240008'")
+	require.Contains(t, errOut, "terminating connection")
+	require.Contains(t, errOut, "is unchanged")
+	require.Equal(t, before, snapshot(t, pg.db), "a killed connection left changes behind")
+
+	_, err := pg.db.Exec(`DROP TRIGGER die ON users`)
+	require.NoError(t, err)
+	code, out, errOut := runSync(t, *pg, "-csv", csvPath)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "applied 6 actions")
+	code, out, _ = runSync(t, *pg, "-csv", csvPath)
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "nothing to do")
+}
+
+// TestSQLiteLocked: another writer holds the database; the apply gives a
+// clear error and applies nothing, and a later run converges.
+func TestSQLiteLocked(t *testing.T) {
+	b := backends(t)[0]
+	code, _, errOut := runSync(t, b)
+	require.Equal(t, exitOK, code, errOut)
+	before := snapshot(t, b.db)
+
+	conn, err := b.db.Conn(context.Background())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`)
+	require.NoError(t, err)
+	csvPath := editedCSV(t)
+	code, _, errOut = runSync(t, b, "-csv", csvPath, "-busy-timeout", "50ms")
+	require.Equal(t, exitError, code)
+	require.Contains(t, errOut, "database is locked")
+	require.Contains(t, errOut, "is unchanged")
+	_, err = conn.ExecContext(context.Background(), `ROLLBACK`)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	require.Equal(t, before, snapshot(t, b.db))
+
+	code, out, errOut := runSync(t, b, "-csv", csvPath)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "applied 6 actions")
+}
+
+// TestDSNPasswordNeverPrinted: a failing PostgreSQL URL is named in the
+// error without its password.
+func TestDSNPasswordNeverPrinted(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-dsn", "postgres://nobody:s3cret-pw@127.0.0.1:1/nodb?sslmode=disable&connect_timeout=2"}, &stdout, &stderr)
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr.String(), "postgres://nobody:xxxxx@127.0.0.1:1/nodb")
+	require.NotContains(t, stderr.String()+stdout.String(), "s3cret-pw")
+}
+
+// TestDuplicateUserRefused: a user twice in the export fails the run, naming
+// both lines, and changes nothing.
+func TestDuplicateUserRefused(t *testing.T) {
+	b := backends(t)[0]
+	csvPath := writeCSV(t, t.TempDir(), defaultCSV+"20240001,\"Okafor, Chidi\",chidi.okafor@school.example,mathematics\r\n")
+	code, _, errOut := runSync(t, b, "-csv", csvPath)
+	require.Equal(t, exitError, code)
+	require.Contains(t, errOut, "users.csv:42: idnumber '20240001': duplicate idnumber (first record for this idnumber: ")
+	require.Contains(t, errOut, "users.csv:2)")
+	require.Empty(t, snapshot(t, b.db)[0])
+}
