@@ -1,0 +1,144 @@
+package dss_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/datastoresync/dss"
+)
+
+// Person is an object that completes itself: the export gives
+// "Last, First", the application wants "First Last".
+type Person struct {
+	IDNumber  string `dss:"idnumber"`
+	LastFirst string `dss:"_lastfirst"` // "Lovelace, Ada": imported, not synced
+	Name      string `dss:"name"`       // "Ada Lovelace": synced
+}
+
+func (u *Person) Derive() error {
+	last, first, ok := strings.Cut(u.LastFirst, ", ")
+	if !ok {
+		return fmt.Errorf("%q is not \"Last, First\"", u.LastFirst)
+	}
+	u.Name = first + " " + last
+	return nil
+}
+
+type People struct {
+	Users *dss.Branch[string, Person]
+}
+
+func ExampleDeriver() {
+	tree := dss.NewTree[People]("source")
+	tree.Branches.Users.Importer = dss.Records(
+		dss.Record{"idnumber": "1", "_lastfirst": "Lovelace, Ada"},
+		dss.Record{"idnumber": "2", "_lastfirst": "Hopper Grace"},
+	)
+	err := tree.Import(context.Background())
+	fmt.Println(err)
+	u, _ := tree.Branches.Users.Get("1")
+	fmt.Println(u.Name)
+	// Output:
+	// dss: source.users: record 2: idnumber '2': derive: "Hopper Grace" is not "Last, First"
+	// Ada Lovelace
+}
+
+func ExampleTree_Diff() {
+	ctx := context.Background()
+	source, dest := dss.NewTree[School]("source"), dss.NewTree[School]("dest")
+	source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"}, dss.Record{"idnumber": "2", "name": "Grace"})
+	source.Branches.Groups.Importer = dss.Records(dss.Record{"idnumber": "staff", "members": []string{"1", "2"}})
+	dest.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada L."}, dss.Record{"idnumber": "3", "name": "Alan"})
+	dest.Branches.Groups.Importer = dss.Records(dss.Record{"idnumber": "staff", "members": []string{"1", "3"}})
+	if err := source.Import(ctx); err != nil {
+		panic(err)
+	}
+	if err := dest.Import(ctx); err != nil {
+		panic(err)
+	}
+	for a := range source.Diff(dest) {
+		fmt.Printf("%-6s %v\n", a.Kind, a)
+	}
+	// Output:
+	// new    new_users(idnumber='2')
+	// update update_name(idnumber='1', attr="name", value="Ada")
+	// add    add_members_to_groups(idnumber='staff', attr="members", value="2")
+	// remove remove_members_from_groups(idnumber='staff', attr="members", value="3")
+	// old    old_users(idnumber='3')
+}
+
+func ExampleDiffObjects() {
+	u1 := &User{IDNumber: "11111", Name: "Old Name"}
+	u2 := &User{IDNumber: "11111", Name: "New Name"}
+	for a := range dss.DiffObjects("users", u1, u2) {
+		fmt.Println(a)
+	}
+	// Output:
+	// update_name(idnumber='11111', attr="name", value="Old Name")
+}
+
+func ExampleTree_Plan() {
+	ctx := context.Background()
+	source, dest := dss.NewTree[School]("source"), dss.NewTree[School]("dest")
+	source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+	source.Branches.Groups.Importer = dss.Records()
+	dest.Branches.Users.Importer = dss.Records()
+	dest.Branches.Groups.Importer = dss.Records()
+	if err := source.Import(ctx); err != nil {
+		panic(err)
+	}
+	if err := dest.Import(ctx); err != nil {
+		panic(err)
+	}
+	plan, err := source.Plan(dest)
+	if err != nil {
+		panic(err)
+	}
+	data, _ := json.Marshal(plan)
+	var saved dss.Plan // a later run reads the reviewed plan back...
+	if err := json.Unmarshal(data, &saved); err != nil {
+		panic(err)
+	}
+	// ...imports the destination again, and applies the plan only if the
+	// destination is still what the plan was made against.
+	if err := dest.Import(ctx); err != nil {
+		panic(err)
+	}
+	if err := dest.SetTemplate(Accounts{}); err != nil {
+		panic(err)
+	}
+	report, err := source.ApplyPlan(ctx, dest, &saved)
+	fmt.Println(report, err)
+	// Output:
+	// create account 1 (Ada)
+	// 1 of 1 actions applied, 0 failed <nil>
+}
+
+func ExampleTree_SaveFile() {
+	dir, _ := os.MkdirTemp("", "dss")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "source.jsonl")
+
+	source := dss.NewTree[School]("source")
+	source.Branches.Users.Put(User{IDNumber: "1", Name: "Ada", Department: "staff"})
+	if err := source.SaveFile(path); err != nil {
+		panic(err)
+	}
+	text, _ := os.ReadFile(path)
+	fmt.Print(string(text))
+
+	again := dss.NewTree[School]("source")
+	if err := again.LoadFile(path); err != nil {
+		panic(err)
+	}
+	u, _ := again.Branches.Users.Get("1")
+	fmt.Println(u.Name, u.Department)
+	// Output:
+	// {"dss":"tree","version":1,"tree":"source"}
+	// {"branch":"users","object":{"_department":"staff","idnumber":"1","name":"Ada"}}
+	// Ada staff
+}
