@@ -35,6 +35,8 @@ func (p Pos) String() string {
 
 // An Importer yields the records of one branch. Import calls yield once per
 // record, in order, and stops when yield returns an error, returning it.
+// dss keeps nothing of a record after yield returns (values are copied into
+// the object), so an importer may reuse one Record map for every row.
 //
 // An importer may read the branches of its tree that were imported before it:
 // importers run in branch order.

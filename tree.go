@@ -2,9 +2,11 @@ package dss
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // Tree is level 2: one side of the sync, the source (the point of truth) or
@@ -47,7 +49,23 @@ type tree struct {
 // have different branch structs, and Diff, Print and Apply take the other
 // side as an AnyTree.
 type AnyTree interface {
+	Import(ctx context.Context) error
 	core() *tree
+}
+
+// ImportAll imports the trees at the same time, one goroutine each, and
+// returns their errors joined. Each tree still runs its own importers in
+// branch order; the importers of different trees must not share state
+// without locking. Two trees import in about the time of the slower one
+// on a machine with two cores.
+func ImportAll(ctx context.Context, trees ...AnyTree) error {
+	errs := make([]error, len(trees))
+	var wg sync.WaitGroup
+	for i, t := range trees {
+		wg.Go(func() { errs[i] = t.Import(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (t *Tree[T]) core() *tree { return &t.t }
