@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -48,12 +49,17 @@ type Branch[K cmp.Ordered, V any] struct {
 	objs  map[K]*V
 	order []entry[K] // by idnumber once ordered() has run
 	state orderState
+	srcs  []string // the Pos.Source of records, interned for entries
 }
 
-// entry is one object in idnumber order, without its type, for Diff.
+// entry is one object in idnumber order, without its type, for Diff. It
+// also remembers where the object's first record came from: src indexes the
+// branch's srcs, line is Pos.Line.
 type entry[K cmp.Ordered] struct {
-	key K
-	obj unsafe.Pointer
+	key  K
+	obj  unsafe.Pointer
+	src  int32
+	line int32
 }
 
 type orderState uint8
@@ -73,7 +79,7 @@ type branch interface {
 	run(ctx context.Context) error
 	reset()
 	put(rec Record, pos Pos) error
-	finish(derive bool, where func(unsafe.Pointer) Pos) error
+	finish(derive bool) error
 	entries() int
 	objectAt(i int) (id string, obj unsafe.Pointer)
 	diff(dst branch, bp *branchPair, ph phase, yield func(Action) bool) bool
@@ -148,7 +154,7 @@ func (b *Branch[K, V]) Put(objs ...V) {
 	for i := range objs {
 		obj := new(V)
 		*obj = objs[i]
-		b.store(*(*K)(b.plan.fields[b.plan.id].ptr(unsafe.Pointer(obj))), obj)
+		b.store(*(*K)(b.plan.fields[b.plan.id].ptr(unsafe.Pointer(obj))), obj, Pos{})
 	}
 }
 
@@ -160,7 +166,7 @@ func (b *Branch[K, V]) Delete(id K) {
 	}
 }
 
-func (b *Branch[K, V]) store(k K, obj *V) {
+func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 	if _, ok := b.objs[k]; ok {
 		b.objs[k] = obj
 		b.state = stale
@@ -173,7 +179,33 @@ func (b *Branch[K, V]) store(k K, obj *V) {
 	if n := len(b.order); n > 0 && b.order[n-1].key >= k {
 		b.state = unsorted
 	}
-	b.order = append(b.order, entry[K]{k, unsafe.Pointer(obj)})
+	e := entry[K]{key: k, obj: unsafe.Pointer(obj), src: -1, line: int32(min(pos.Line, math.MaxInt32))}
+	if pos.Source != "" {
+		if n := len(b.srcs); n == 0 || b.srcs[n-1] != pos.Source {
+			b.srcs = append(b.srcs, pos.Source)
+		}
+		e.src = int32(len(b.srcs) - 1)
+	}
+	b.order = append(b.order, e)
+}
+
+// firstPos returns where the first record of an object came from; obj must
+// be in order. A linear search: it serves error messages only.
+func (b *Branch[K, V]) firstPos(obj unsafe.Pointer) Pos {
+	for _, e := range b.order {
+		if e.obj == obj {
+			return e.pos(b.srcs)
+		}
+	}
+	return Pos{}
+}
+
+func (e entry[K]) pos(srcs []string) Pos {
+	p := Pos{Line: int(e.line)}
+	if e.src >= 0 {
+		p.Source = srcs[e.src]
+	}
+	return p
 }
 
 // ordered returns the objects in idnumber order, sorting first if needed.
@@ -184,7 +216,7 @@ func (b *Branch[K, V]) ordered() []entry[K] {
 	case stale:
 		b.order = b.order[:0]
 		for k, v := range b.objs {
-			b.order = append(b.order, entry[K]{k, unsafe.Pointer(v)})
+			b.order = append(b.order, entry[K]{key: k, obj: unsafe.Pointer(v), src: -1})
 		}
 		fallthrough
 	case unsorted:
@@ -198,6 +230,7 @@ func (b *Branch[K, V]) reset() {
 	b.objs = map[K]*V{}
 	b.order = nil
 	b.state = inOrder
+	b.srcs = nil
 }
 
 func (b *Branch[K, V]) entries() int { return len(b.ordered()) }
@@ -215,7 +248,6 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 		return b.errorf(Pos{}, "", nil, errors.New("no importer"))
 	}
 	positioner, _ := b.Importer.(Positioner)
-	first := map[K]Pos{}
 	n := 0
 	yield := func(rec Record) error {
 		n++
@@ -236,7 +268,7 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 				return b.errorf(pos, "", nil, fmt.Errorf("preprocess: %w", err))
 			}
 		}
-		return b.putAt(rec, pos, first)
+		return b.put(rec, pos)
 	}
 	if err := b.Importer.Import(ctx, yield); err != nil {
 		if ie := (*ImportError)(nil); errors.As(err, &ie) {
@@ -247,15 +279,12 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return b.errorf(Pos{}, "", nil, err)
 	}
-	return b.finish(true, func(obj unsafe.Pointer) Pos {
-		return first[*(*K)(b.plan.fields[b.plan.id].ptr(obj))]
-	})
+	return b.finish(true)
 }
 
-// put decodes one record, as run does; Load uses it.
-func (b *Branch[K, V]) put(rec Record, pos Pos) error { return b.putAt(rec, pos, nil) }
-
-func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
+// put decodes one record at pos into the branch: a new object, or one that
+// accumulates into the object with the same idnumber.
+func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 	idv, idkey := rec[IDKey], IDKey
 	if idv == nil {
 		for k, v := range rec {
@@ -266,7 +295,9 @@ func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
 		}
 	}
 	var k K
-	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
+	if s, ok := idv.(string); ok && isString[K]() {
+		k = *(*K)(unsafe.Pointer(&s))
+	} else if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}
 	var zero K
@@ -276,28 +307,33 @@ func (b *Branch[K, V]) putAt(rec Record, pos Pos, first map[K]Pos) error {
 	obj, exists := b.objs[k]
 	if !exists {
 		obj = new(V)
-	} else if b.Unique && first != nil {
-		return b.errorf(pos, keyString(k), nil, fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, first[k]))
+	} else if b.Unique {
+		return b.errorf(pos, keyString(k), nil, fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, b.firstPos(unsafe.Pointer(obj))))
 	}
 	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
 		ke := err.(*keyError)
 		if ce, ok := ke.err.(*conflictError); ok {
-			ce.first, ce.redact = first[k], b.tree.redact
+			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact
 		}
 		return b.errorf(pos, fmt.Sprint(k), ke, nil)
 	}
 	if !exists {
-		b.store(k, obj)
-		if first != nil {
-			first[k] = pos
-		}
+		b.store(k, obj, pos)
 	}
 	return nil
 }
 
+// isString reports whether K is string itself, whose values the idnumber of
+// a record can be used as without conversion.
+func isString[K cmp.Ordered]() bool {
+	var k K
+	_, ok := any(k).(string)
+	return ok
+}
+
 // finish normalises lists to sorted sets and, if derive is set, lets objects
 // derive themselves, in idnumber order.
-func (b *Branch[K, V]) finish(derive bool, where func(unsafe.Pointer) Pos) error {
+func (b *Branch[K, V]) finish(derive bool) error {
 	var lists []*field
 	for i := range b.plan.fields {
 		if b.plan.fields[i].list {
@@ -312,11 +348,7 @@ func (b *Branch[K, V]) finish(derive bool, where func(unsafe.Pointer) Pos) error
 			continue
 		}
 		if err := any((*V)(e.obj)).(Deriver).Derive(); err != nil {
-			var pos Pos
-			if where != nil {
-				pos = where(e.obj)
-			}
-			return b.errorf(pos, fmt.Sprint(e.key), nil, fmt.Errorf("derive: %w", err))
+			return b.errorf(e.pos(b.srcs), keyString(e.key), nil, fmt.Errorf("derive: %w", err))
 		}
 	}
 	return nil

@@ -157,7 +157,7 @@ func (t *tree) load(r *bufio.Reader, path string) error {
 		return loadErr(line, errors.New("empty file"))
 	}
 	for _, b := range t.branches {
-		if err := b.finish(false, nil); err != nil {
+		if err := b.finish(false); err != nil {
 			return err
 		}
 	}

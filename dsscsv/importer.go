@@ -219,6 +219,7 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 			return err
 		}
 	}
+	var rec dss.Record
 	for rows := 0; ; rows++ {
 		if rows%ctxEvery == ctxEvery-1 {
 			if err := ctx.Err(); err != nil {
@@ -254,7 +255,13 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 			return im.errorf(line, col, fmt.Errorf("long row: %d fields, the header has %d: %w",
 				len(fields), len(r.keys), csv.ErrFieldCount))
 		}
-		rec := make(dss.Record, len(fields))
+		// One map serves every row: dss keeps nothing of a record after
+		// yield returns. It is cleared, so that keys a Preprocess hook
+		// added or removed for one row never leak into the next.
+		if rec == nil {
+			rec = make(dss.Record, len(fields))
+		}
+		clear(rec)
 		for i, f := range fields {
 			// Clone: csv.Reader returns one string per record, sliced, and
 			// an object that keeps one field would pin the whole row.

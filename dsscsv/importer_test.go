@@ -32,7 +32,7 @@ func importAll(t testing.TB, im *dsscsv.Importer) ([]dss.Record, []int, error) {
 		if p.Source != "csv" && p.Source != "users.csv" && p.Source != "fuzz.csv" {
 			t.Errorf("Position().Source = %q", p.Source)
 		}
-		recs = append(recs, r)
+		recs = append(recs, maps.Clone(r)) // the importer reuses r
 		lines = append(lines, p.Line)
 		return nil
 	})
@@ -588,17 +588,28 @@ func TestYieldError(t *testing.T) {
 	assert.Equal(t, 2, n)
 }
 
-// TestRecordsAreFresh checks that every record is a new map the caller may
-// keep and change, although the reader reuses its slices.
-func TestRecordsAreFresh(t *testing.T) {
+// TestRecordReuse checks that the one record map the importer reuses never
+// carries a key or value from one row into the next, even when the caller
+// changes it, and that list values are not shared between rows.
+func TestRecordReuse(t *testing.T) {
 	im := dsscsv.New(strings.NewReader("idnumber,groups\n1,a;b\n2,c\n"), "csv")
 	im.Lists = map[string]string{"groups": ";"}
-	recs, _, err := importAll(t, im)
+	var recs []dss.Record
+	var lists [][]string
+	err := im.Import(context.Background(), func(r dss.Record) error {
+		recs = append(recs, maps.Clone(r))
+		lists = append(lists, r["groups"].([]string))
+		r["extra"] = "added by a hook"
+		delete(r, "idnumber")
+		return nil
+	})
 	require.NoError(t, err)
-	require.Len(t, recs, 2)
-	recs[0]["idnumber"] = "changed"
-	recs[0]["groups"].([]string)[0] = "changed"
-	assert.Equal(t, dss.Record{"idnumber": "2", "groups": []string{"c"}}, recs[1])
+	assert.Equal(t, []dss.Record{
+		{"idnumber": "1", "groups": []string{"a", "b"}},
+		{"idnumber": "2", "groups": []string{"c"}},
+	}, recs)
+	lists[0][0] = "changed"
+	assert.Equal(t, []string{"c"}, lists[1])
 }
 
 func TestOpen(t *testing.T) {
@@ -614,7 +625,7 @@ func TestOpen(t *testing.T) {
 		var recs []dss.Record
 		var pos []dss.Pos
 		err := im.Import(context.Background(), func(r dss.Record) error {
-			recs = append(recs, r)
+			recs = append(recs, maps.Clone(r))
 			pos = append(pos, im.Position())
 			return nil
 		})
@@ -853,7 +864,7 @@ func importString(input string, comma rune, lists map[string]string) ([]dss.Reco
 	im.Lists = lists
 	var recs []dss.Record
 	err := im.Import(context.Background(), func(r dss.Record) error {
-		recs = append(recs, r)
+		recs = append(recs, maps.Clone(r))
 		return nil
 	})
 	return recs, err
