@@ -50,17 +50,21 @@ type Branch[K cmp.Ordered, V any] struct {
 	order []entry[K] // by idnumber once ordered() has run
 	state orderState
 	srcs  []string // the Pos.Source of records, interned for entries
+	idOff uintptr  // offset of the idnumber in V
 }
 
-// entry is one object in idnumber order, without its type, for Diff. It
-// also remembers where the object's first record came from: src indexes the
-// branch's srcs, line is Pos.Line.
+// entry is one object in idnumber order, without its type, for Diff. Its
+// idnumber is read from the object (at the branch's idOff), which halves the
+// entry. It also remembers where the object's first record came from: src
+// indexes the branch's srcs, line is Pos.Line.
 type entry[K cmp.Ordered] struct {
-	key  K
 	obj  unsafe.Pointer
 	src  int32
 	line int32
 }
+
+// key returns the entry's idnumber, at offset off in its object.
+func (e entry[K]) key(off uintptr) K { return *(*K)(unsafe.Add(e.obj, off)) }
 
 type orderState uint8
 
@@ -93,7 +97,10 @@ type branch interface {
 // object type; Diff pairs branches through it.
 type keyed[K cmp.Ordered] interface {
 	ordered() []entry[K]
+	idOffset() uintptr
 }
+
+func (b *Branch[K, V]) idOffset() uintptr { return b.idOff }
 
 func (b *Branch[K, V]) init(name string, t *tree) error {
 	p, err := planFor(reflect.TypeFor[V]())
@@ -104,7 +111,7 @@ func (b *Branch[K, V]) init(name string, t *tree) error {
 		return fmt.Errorf("dss: object type %v: idnumber field %s is %v, the branch's key type is %v",
 			p.typ, p.fields[p.id].goName, idt, reflect.TypeFor[K]())
 	}
-	b.name, b.tree, b.plan = name, t, p
+	b.name, b.tree, b.plan, b.idOff = name, t, p, p.fields[p.id].offset
 	b.reset()
 	return nil
 }
@@ -118,7 +125,8 @@ func (b *Branch[K, V]) objPlan() *objPlan { return b.plan }
 func (b *Branch[K, V]) Len() int { return len(b.objs) }
 
 // Get returns the object with the given idnumber: the original's
-// source.users.get('11111').
+// source.users.get('11111'). The object may be changed in place, except its
+// idnumber: to move an object, Delete it and Put it anew.
 func (b *Branch[K, V]) Get(id K) (*V, bool) {
 	v, ok := b.objs[id]
 	return v, ok
@@ -129,7 +137,7 @@ func (b *Branch[K, V]) Get(id K) (*V, bool) {
 func (b *Branch[K, V]) All() iter.Seq2[K, *V] {
 	return func(yield func(K, *V) bool) {
 		for _, e := range b.ordered() {
-			if !yield(e.key, (*V)(e.obj)) {
+			if !yield(e.key(b.idOff), (*V)(e.obj)) {
 				return
 			}
 		}
@@ -140,7 +148,7 @@ func (b *Branch[K, V]) All() iter.Seq2[K, *V] {
 func (b *Branch[K, V]) Keys() iter.Seq[K] {
 	return func(yield func(K) bool) {
 		for _, e := range b.ordered() {
-			if !yield(e.key) {
+			if !yield(e.key(b.idOff)) {
 				return
 			}
 		}
@@ -176,10 +184,10 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 	if b.state == stale {
 		return
 	}
-	if n := len(b.order); n > 0 && b.order[n-1].key >= k {
+	if n := len(b.order); n > 0 && b.order[n-1].key(b.idOff) >= k {
 		b.state = unsorted
 	}
-	e := entry[K]{key: k, obj: unsafe.Pointer(obj), src: -1, line: int32(min(pos.Line, math.MaxInt32))}
+	e := entry[K]{obj: unsafe.Pointer(obj), src: -1, line: int32(min(pos.Line, math.MaxInt32))}
 	if pos.Source != "" {
 		if n := len(b.srcs); n == 0 || b.srcs[n-1] != pos.Source {
 			b.srcs = append(b.srcs, pos.Source)
@@ -215,12 +223,13 @@ func (b *Branch[K, V]) ordered() []entry[K] {
 	switch b.state {
 	case stale:
 		b.order = b.order[:0]
-		for k, v := range b.objs {
-			b.order = append(b.order, entry[K]{key: k, obj: unsafe.Pointer(v), src: -1})
+		for _, v := range b.objs {
+			b.order = append(b.order, entry[K]{obj: unsafe.Pointer(v), src: -1})
 		}
 		fallthrough
 	case unsorted:
-		slices.SortFunc(b.order, func(x, y entry[K]) int { return cmp.Compare(x.key, y.key) })
+		off := b.idOff
+		slices.SortFunc(b.order, func(x, y entry[K]) int { return cmp.Compare(x.key(off), y.key(off)) })
 		b.state = inOrder
 	}
 	return b.order
@@ -237,7 +246,7 @@ func (b *Branch[K, V]) entries() int { return len(b.ordered()) }
 
 func (b *Branch[K, V]) objectAt(i int) (string, unsafe.Pointer) {
 	e := b.ordered()[i]
-	return fmt.Sprint(e.key), e.obj
+	return keyString(e.key(b.idOff)), e.obj
 }
 
 // run imports the branch: it replaces the branch's objects with what the
@@ -348,7 +357,7 @@ func (b *Branch[K, V]) finish(derive bool) error {
 			continue
 		}
 		if err := any((*V)(e.obj)).(Deriver).Derive(); err != nil {
-			return b.errorf(e.pos(b.srcs), keyString(e.key), nil, fmt.Errorf("derive: %w", err))
+			return b.errorf(e.pos(b.srcs), keyString(e.key(b.idOff)), nil, fmt.Errorf("derive: %w", err))
 		}
 	}
 	return nil

@@ -174,6 +174,7 @@ func (b *Branch[K, V]) diff(dst branch, bp *branchPair, ph phase, yield func(Act
 		return true // idnumber types differ: reported as a model error
 	}
 	src, dd := b.ordered(), dk.ordered()
+	soff, doff := b.idOff, dk.idOffset()
 	dplan := dst.objPlan()
 	i, j := 0, 0
 	for i < len(src) || j < len(dd) {
@@ -184,24 +185,24 @@ func (b *Branch[K, V]) diff(dst branch, bp *branchPair, ph phase, yield func(Act
 		case i == len(src):
 			c = 1
 		default:
-			c = cmp.Compare(src[i].key, dd[j].key)
+			c = cmp.Compare(src[i].key(soff), dd[j].key(doff))
 		}
 		switch {
 		case c < 0:
 			if ph == phaseNew && !yield(Action{Kind: KindNew, Name: bp.new, Branch: b.name,
-				ID: keyString(src[i].key), Source: (*V)(src[i].obj)}) {
+				ID: keyString(src[i].key(soff)), Source: (*V)(src[i].obj)}) {
 				return false
 			}
 			i++
 		case c > 0:
 			if ph == phaseOld && !yield(Action{Kind: KindOld, Name: bp.old, Branch: b.name,
-				ID: keyString(dd[j].key), Dest: dplan.object(dd[j].obj)}) {
+				ID: keyString(dd[j].key(doff)), Dest: dplan.object(dd[j].obj)}) {
 				return false
 			}
 			j++
 		default:
 			if ph == phaseChange && !diffObjects(bp.pp, bp.names, b.name, src[i].obj, dd[j].obj,
-				func() (string, any, any) { return keyString(src[i].key), (*V)(src[i].obj), dplan.object(dd[j].obj) },
+				func() (string, any, any) { return keyString(src[i].key(soff)), (*V)(src[i].obj), dplan.object(dd[j].obj) },
 				yield) {
 				return false
 			}

@@ -82,10 +82,8 @@ func importDSS(dir string) (func() (map[string]int, error), error) {
 	members.Rename = map[string]string{"group": "idnumber", "user": "members"}
 	dest.Branches.Groups.Importer = members
 
-	if err := source.Import(ctx); err != nil {
-		return nil, err
-	}
-	if err := dest.Import(ctx); err != nil {
+	// Both trees import at once, one core each.
+	if err := dss.ImportAll(ctx, source, dest); err != nil {
 		return nil, err
 	}
 	return func() (map[string]int, error) {
