@@ -202,7 +202,9 @@ func (b *Branch[K, V]) diff(dst branch, bp *branchPair, ph phase, yield func(Act
 			j++
 		default:
 			if ph == phaseChange && !diffObjects(bp.pp, bp.names, b.name, src[i].obj, dd[j].obj,
-				func() (string, any, any) { return keyString(src[i].key(soff)), (*V)(src[i].obj), dplan.object(dd[j].obj) },
+				func() (string, any, any) {
+					return keyString(src[i].key(soff)), (*V)(src[i].obj), dplan.object(dd[j].obj)
+				},
 				yield) {
 				return false
 			}
