@@ -2,6 +2,7 @@ package dss
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"testing"
 )
@@ -11,16 +12,16 @@ var (
 	lastNames  = []string{"Allen", "Backus", "Cerf", "Dijkstra", "Engelbart", "Floyd", "Goldwasser", "Hamilton", "Hopper", "Kahn", "Knuth", "Lamport", "Liskov", "Lovelace", "McCarthy", "Perlman", "Ritchie", "Shannon", "Thompson", "Turing", "Wirth", "Yao", "Zuse"}
 )
 
-// benchRecords builds n source user records; every change-th one differs
-// from destRecords (0: none).
-func benchRecords(n int) (src, dst []Record) {
+// benchRecords builds n source user records and their destination twins;
+// changed out of every 100 destination users have another first name.
+func benchRecords(n, changed int) (src, dst []Record) {
 	depts := n/100 + 7
 	for i := range n {
 		id := strconv.Itoa(100000 + i)
 		first, last := firstNames[i%17], lastNames[(i/17)%23]
 		dept := "dept-" + strconv.Itoa(i%depts)
 		src = append(src, Record{"idnumber": id, "_lastfirst": last + ", " + first, "email": id + "@example.edu", "department": dept})
-		if i%50 == 7 {
+		if i%100 < changed {
 			first += "x"
 		}
 		dst = append(dst, Record{"idnumber": id, "_first": first, "_last": last, "email": id + "@example.edu", "department": dept})
@@ -39,13 +40,13 @@ func yieldAll(recs []Record) Importer {
 	})
 }
 
-func benchTrees(b *testing.B, n int) (*Tree[srcTree], *Tree[dstTree]) {
-	srecs, drecs := benchRecords(n)
+func benchTrees(b *testing.B, n, changed int) (*Tree[srcTree], *Tree[dstTree]) {
+	srecs, drecs := benchRecords(n, changed)
 	src, dst := NewTree[srcTree]("source"), NewTree[dstTree]("dest")
 	src.Branches.Users.Importer = yieldAll(srecs)
 	src.Branches.Groups.Importer = deptGroups(src.Branches.Users)
 	dst.Branches.Users.Importer = yieldAll(drecs)
-	dst.Branches.Groups.Importer = Records()
+	dst.Branches.Groups.Importer = deptGroups2(dst.Branches.Users)
 	for _, t := range []interface{ Import(context.Context) error }{src, dst} {
 		if err := t.Import(context.Background()); err != nil {
 			b.Fatal(err)
@@ -57,7 +58,7 @@ func benchTrees(b *testing.B, n int) (*Tree[srcTree], *Tree[dstTree]) {
 // BenchmarkDecode measures decoding 100,000 user records into a branch,
 // Derive included.
 func BenchmarkDecode(b *testing.B) {
-	srecs, _ := benchRecords(100_000)
+	srecs, _ := benchRecords(100_000, 0)
 	type users struct{ Users *Branch[string, srcUser] }
 	ut := NewTree[users]("source")
 	ut.Branches.Users.Importer = yieldAll(srecs)
@@ -70,10 +71,23 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/object")
 }
 
-// BenchmarkDiff measures diffing 100,000 users and their groups, 2% of the
-// users renamed.
-func BenchmarkDiff(b *testing.B) {
-	src, dst := benchTrees(b, 100_000)
+// deptGroups2 derives the destination's groups as the source's are, so that
+// only the users differ.
+func deptGroups2(users *Branch[string, dstUser]) Importer {
+	return ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+		for id, u := range users.All() {
+			if err := yield(Record{"idnumber": u.Department, "members": id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// benchDiff diffs 100,000 users and their groups, changed% of the users
+// renamed: allocations grow with the changes, not with the users.
+func benchDiff(b *testing.B, changed int) {
+	src, dst := benchTrees(b, 100_000, changed)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
@@ -85,13 +99,37 @@ func BenchmarkDiff(b *testing.B) {
 	b.ReportMetric(float64(n), "actions")
 }
 
-// BenchmarkDiffEqual measures diffing 100,000 equal users.
-func BenchmarkDiffEqual(b *testing.B) {
-	src, _ := benchTrees(b, 100_000)
+func BenchmarkDiff0(b *testing.B)  { benchDiff(b, 0) }
+func BenchmarkDiff1(b *testing.B)  { benchDiff(b, 1) }
+func BenchmarkDiff50(b *testing.B) { benchDiff(b, 50) }
+
+// BenchmarkPrint writes the plan of 100,000 users, 1% renamed.
+func BenchmarkPrint(b *testing.B) {
+	src, dst := benchTrees(b, 100_000, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		for range src.Diff(src) {
-			b.Fatal("equal trees differ")
+		if _, err := src.Print(dst, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type noopTemplate struct{}
+
+func (noopTemplate) UpdateName(ctx context.Context, a Action) error { return nil }
+
+// BenchmarkApply applies the plan of 100,000 users, 1% renamed, through a
+// template that does nothing: the cost of dss's own dispatch.
+func BenchmarkApply(b *testing.B) {
+	src, dst := benchTrees(b, 100_000, 1)
+	if err := dst.SetTemplate(noopTemplate{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := src.Apply(context.Background(), dst)
+		if err != nil || r.Applied != 1000 {
+			b.Fatal(r, err)
 		}
 	}
 }
