@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -268,7 +269,18 @@ func numErr(err error) error {
 	return err
 }
 
+// toString refuses text that is not UTF-8 (a CSV exported as Latin-1, say):
+// it would reach the destination garbled, and a saved tree or plan could
+// not carry it.
 func toString(v any) (string, error) {
+	s, err := anyString(v)
+	if err == nil && !utf8.ValidString(s) {
+		return "", errors.New("not valid UTF-8")
+	}
+	return s, err
+}
+
+func anyString(v any) (string, error) {
 	switch x := v.(type) {
 	case string:
 		return x, nil
