@@ -197,6 +197,20 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 	b.order = append(b.order, e)
 }
 
+// reserve makes room for n objects at once, which spares growing the map
+// and the order again and again (and the garbage that leaves).
+func (b *Branch[K, V]) reserve(n int) {
+	if n <= len(b.objs) {
+		return
+	}
+	objs := make(map[K]*V, n)
+	for k, v := range b.objs {
+		objs[k] = v
+	}
+	b.objs = objs
+	b.order = slices.Grow(b.order, n-len(b.order))
+}
+
 // firstPos returns where the first record of an object came from; obj must
 // be in order. A linear search: it serves error messages only.
 func (b *Branch[K, V]) firstPos(obj unsafe.Pointer) Pos {
@@ -257,12 +271,16 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 		return b.errorf(Pos{}, "", nil, errors.New("no importer"))
 	}
 	positioner, _ := b.Importer.(Positioner)
+	hinter, _ := b.Importer.(SizeHinter)
 	n := 0
 	yield := func(rec Record) error {
 		n++
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if hinter != nil && n == 1024 {
+				b.reserve(min(hinter.SizeHint(), MaxSizeHint))
 			}
 		}
 		pos := Pos{Line: n}

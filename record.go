@@ -62,6 +62,19 @@ type Positioner interface {
 	Position() Pos
 }
 
+// SizeHinter is the optional upgrade of an Importer that can estimate how
+// many records it yields in all (a CSV file, from its size). dss asks once,
+// after the importer's first records, and sizes the branch for the answer
+// (up to MaxSizeHint objects) instead of growing it step by step. A
+// hint of 0 means unknown; a wrong one costs only memory or time.
+type SizeHinter interface {
+	SizeHint() int
+}
+
+// MaxSizeHint caps a SizeHinter's estimate, so that a wrong one cannot
+// reserve memory out of proportion.
+const MaxSizeHint = 1 << 24
+
 // Records returns an Importer that yields copies of the given records, in
 // order, so that preprocessing never changes the caller's maps. It is meant
 // for tests and small fixed data sets.

@@ -2,6 +2,7 @@ package dss
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -192,4 +193,31 @@ func TestImportAll(t *testing.T) {
 	require.ErrorIs(t, err, ErrConvert)
 	require.Contains(t, err.Error(), "dss: source.users")
 	require.Contains(t, err.Error(), "dss: dest.users")
+}
+
+// hinted is an importer whose size hint may be wrong.
+type hinted struct {
+	Importer
+	hint int
+}
+
+func (h hinted) SizeHint() int { return h.hint }
+
+func TestSizeHintOnlySizes(t *testing.T) {
+	var recs []Record
+	for i := range 3000 {
+		recs = append(recs, Record{"idnumber": fmt.Sprintf("%05d", 3000-i)})
+	}
+	for _, hint := range []int{0, 10, 3000, 100000} { // none, too small, right, too large
+		s := NewTree[srcTree]("source")
+		s.Branches.Users.Importer = hinted{Records(recs...), hint}
+		s.Branches.Groups.Importer = Records()
+		require.NoError(t, s.Import(context.Background()), "hint %d", hint)
+		require.Equal(t, 3000, s.Branches.Users.Len())
+		keys := collectKeys(s.Branches.Users)
+		require.Equal(t, "00001", keys[0])
+		require.Equal(t, "03000", keys[2999])
+		_, ok := s.Branches.Users.Get("01500")
+		require.True(t, ok)
+	}
 }

@@ -77,6 +77,8 @@ type Importer struct {
 	name string    // for positions and errors
 	read bool      // New's reader has been read
 	pos  dss.Pos   // the record being yielded
+	size int64     // the file's size, when known, for SizeHint
+	hint int       // SizeHint's estimate
 }
 
 var _ interface {
@@ -109,6 +111,15 @@ func newImporter(path string, r io.Reader, name string) *Importer {
 	}
 }
 
+// hintRows is the number of rows after which SizeHint estimates the rest.
+const hintRows = 1000
+
+// SizeHint estimates how many records an Import of a file will yield, from
+// the file's size and the length of its first rows; dss uses it to size a
+// branch once instead of growing it. It is 0 when unknown: before enough
+// rows are read, and for New's readers.
+func (im *Importer) SizeHint() int { return im.hint }
+
 // Position returns the file name and the line on which the record being
 // yielded starts; dss calls it to say where a bad record came from.
 func (im *Importer) Position() dss.Pos { return im.pos }
@@ -122,7 +133,7 @@ func (im *Importer) Position() dss.Pos { return im.pos }
 // unique ignoring case, one of them must be dss.IDKey ignoring case
 // (ErrNoIDColumn), and every key of Rename and Lists must name a column.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) error {
-	im.pos = dss.Pos{Source: im.name}
+	im.pos, im.size, im.hint = dss.Pos{Source: im.name}, 0, 0
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -137,6 +148,9 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) er
 		}
 		defer f.Close()
 		src = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			im.size = st.Size()
+		}
 	} else {
 		if im.read {
 			return im.errorf(0, 0, errors.New("reader already read: use Open to import a file again"))
@@ -274,6 +288,11 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 			}
 		}
 		im.pos = dss.Pos{Source: im.name, Line: line}
+		if rows == hintRows && im.size > 0 {
+			// Estimate the rows of the file from the average so far.
+			read := r.cr.InputOffset()
+			im.hint = rows + int((im.size-read)*int64(rows)/max(read, 1))
+		}
 		if err := r.yield(rec); err != nil {
 			return err
 		}

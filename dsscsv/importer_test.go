@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -911,4 +914,30 @@ func BenchmarkImport(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestSizeHint: after its first rows, a file's importer estimates its rows
+// from the file's size; a reader's importer does not know.
+func TestSizeHint(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("idnumber,name\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "%06d,name %d\n", i, i%10)
+	}
+	path := filepath.Join(t.TempDir(), "users.csv")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	im := dsscsv.Open(path)
+	hints := map[int]int{}
+	rows := 0
+	require.NoError(t, im.Import(context.Background(), func(dss.Record) error {
+		rows++
+		hints[rows] = im.SizeHint()
+		return nil
+	}))
+	assert.Equal(t, 0, hints[999], "no estimate before 1000 rows")
+	assert.InDelta(t, 5000, hints[1000], 50, "estimate after 1000 rows")
+
+	im = dsscsv.New(strings.NewReader(b.String()), "r")
+	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
+	assert.Equal(t, 0, im.SizeHint())
 }
