@@ -93,4 +93,13 @@
 // every method with a wrong signature. Apply reports what was applied, what
 // failed and what is not implemented; a template method that panics is a
 // failed action, and cancelling the context stops Apply between actions.
+//
+// # Safety
+//
+// Apply changes nothing when an import failed, when a source branch
+// imported empty while its destination twin is not, or when the plan
+// deletes or removes more than a destination branch's [Guard] allows.
+// [Tree.Plan] makes the plan data: it encodes to JSON for review, and
+// [Tree.ApplyPlan] applies it later only if the destination has not
+// drifted since. [Tree.RedactValues] keeps record values out of errors.
 package dss

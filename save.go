@@ -94,12 +94,11 @@ func (t *Tree[T]) LoadFile(path string) error {
 		return fmt.Errorf("dss: load %s: %w", t.t.name, err)
 	}
 	defer f.Close()
-	t.t.imported, t.t.importErr, t.t.redact = false, nil, t.RedactValues
+	t.t.importErr, t.t.redact = nil, t.RedactValues
 	if err := t.t.load(bufio.NewReader(f), path); err != nil {
 		t.t.importErr = err
 		return err
 	}
-	t.t.imported = true
 	return nil
 }
 

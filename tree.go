@@ -40,7 +40,6 @@ type tree struct {
 	branches  []branch
 	byName    map[string]branch
 	tmpl      *template
-	imported  bool  // Import ran to the end
 	importErr error // the last Import's error
 	redact    bool  // RedactValues, as of the last Import, Load or Apply
 }
@@ -136,7 +135,7 @@ func (t *Tree[T]) Name() string { return t.t.name }
 //
 // A tree whose last Import failed cannot be applied to or from.
 func (t *Tree[T]) Import(ctx context.Context) error {
-	t.t.imported, t.t.importErr, t.t.redact = false, nil, t.RedactValues
+	t.t.importErr, t.t.redact = nil, t.RedactValues
 	for _, b := range t.t.branches {
 		b.reset()
 	}
@@ -146,6 +145,5 @@ func (t *Tree[T]) Import(ctx context.Context) error {
 			return err
 		}
 	}
-	t.t.imported = true
 	return nil
 }
