@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -192,17 +191,4 @@ func (t *Template) AddMembersToGroups(ctx context.Context, a dss.Action) error {
 // RemoveMembersFromGroups removes one member from a group.
 func (t *Template) RemoveMembersFromGroups(ctx context.Context, a dss.Action) error {
 	return t.exec(ctx, `DELETE FROM group_members WHERE group_idnumber = $1 AND user_idnumber = $2`, a.ID, a.Value)
-}
-
-// counts returns the number of rows of each table, for messages and tests.
-func (d *database) counts(ctx context.Context) (string, error) {
-	var parts []string
-	for _, table := range []string{"users", `"groups"`, "group_members"} {
-		var n int
-		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
-			return "", err
-		}
-		parts = append(parts, strings.Trim(table, `"`)+"="+strconv.Itoa(n))
-	}
-	return strings.Join(parts, " "), nil
 }
