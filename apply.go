@@ -86,22 +86,19 @@ func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = t
 // The error is nil only if every reached action was applied or not
 // implemented and Apply was not stopped.
 func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (*Report, error) {
-	var cfg applyConfig
-	for _, o := range opts {
-		o(&cfg)
+	s, d := t.sides(dst)
+	if tr := failedImport(s, d); tr != nil {
+		return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
 	}
-	s, d := &t.t, dst.core()
+	return run(ctx, s, d, makePlan(s, d, false), opts)
+}
+
+// sides returns the cores of the two trees, the source's RedactValues taken
+// into account.
+func (t *Tree[T]) sides(dst AnyTree) (s, d *tree) {
+	s, d = &t.t, dst.core()
 	s.redact = s.redact || t.RedactValues
-	for _, tr := range []*tree{s, d} {
-		if tr.importErr != nil {
-			return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
-		}
-	}
-	p, err := makePlan(s, d, false)
-	if err != nil {
-		return nil, err
-	}
-	return run(ctx, s, d, p, cfg)
+	return s, d
 }
 
 // ApplyPlan applies a plan made earlier by Plan, perhaps by another run that
@@ -111,22 +108,15 @@ func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (
 // what is applied. t supplies the source object types; it need not be
 // imported. Otherwise ApplyPlan works as Apply does.
 func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...ApplyOption) (*Report, error) {
-	var cfg applyConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, d := &t.t, dst.core()
-	s.redact = s.redact || t.RedactValues
+	s, d := t.sides(dst)
 	fail := func(err error) (*Report, error) {
 		return nil, fmt.Errorf("dss: apply plan %s to %s: %w; nothing applied", p.Source, p.Dest, err)
 	}
 	if p.Source != s.name || p.Dest != d.name {
 		return fail(fmt.Errorf("the trees are %s and %s", s.name, d.name))
 	}
-	for _, tr := range []*tree{s, d} {
-		if tr.importErr != nil {
-			return fail(fmt.Errorf("import of %s failed: %w", tr.name, tr.importErr))
-		}
+	if tr := failedImport(s, d); tr != nil {
+		return fail(fmt.Errorf("import of %s failed: %w", tr.name, tr.importErr))
 	}
 	if p.Fingerprints == nil {
 		return fail(errors.New("the plan has no fingerprints (make it with Tree.Plan)"))
@@ -141,7 +131,7 @@ func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...A
 	if err != nil {
 		return fail(err)
 	}
-	return run(ctx, s, d, bound, cfg)
+	return run(ctx, s, d, bound, opts)
 }
 
 // ErrDrift is wrapped by ApplyPlan's error when the destination changed
@@ -211,7 +201,11 @@ func bind(s, d *tree, p *Plan) (*Plan, error) {
 }
 
 // run checks the guards, then dispatches every action of the plan.
-func run(ctx context.Context, s, d *tree, p *Plan, cfg applyConfig) (*Report, error) {
+func run(ctx context.Context, s, d *tree, p *Plan, opts []ApplyOption) (*Report, error) {
+	var cfg applyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if d.tmpl == nil {
 		return nil, fmt.Errorf("dss: apply %s to %s: tree %s has no template (call SetTemplate), nothing applied", s.name, d.name, d.name)
 	}

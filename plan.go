@@ -45,15 +45,25 @@ type Plan struct {
 // destination branch. It fails, computing nothing, if either tree's last
 // import failed.
 func (t *Tree[T]) Plan(dst AnyTree) (*Plan, error) {
-	return makePlan(&t.t, dst.core(), true)
+	s, d := &t.t, dst.core()
+	if tr := failedImport(s, d); tr != nil {
+		return nil, fmt.Errorf("dss: plan %s to %s: import of %s failed: %w", s.name, d.name, tr.name, tr.importErr)
+	}
+	return makePlan(s, d, true), nil
 }
 
-func makePlan(s, d *tree, fingerprints bool) (*Plan, error) {
-	for _, tr := range []*tree{s, d} {
+// failedImport returns the first tree whose last import failed, or nil.
+func failedImport(trees ...*tree) *tree {
+	for _, tr := range trees {
 		if tr.importErr != nil {
-			return nil, fmt.Errorf("dss: plan %s to %s: import of %s failed: %w", s.name, d.name, tr.name, tr.importErr)
+			return tr
 		}
 	}
+	return nil
+}
+
+// makePlan collects the plan of s to d; the callers have checked the imports.
+func makePlan(s, d *tree, fingerprints bool) *Plan {
 	p := &Plan{Source: s.name, Dest: d.name, SourceCounts: map[string]int{}}
 	for _, b := range s.branches {
 		p.SourceCounts[b.Name()] = b.Len()
@@ -66,7 +76,7 @@ func makePlan(s, d *tree, fingerprints bool) (*Plan, error) {
 	if fingerprints {
 		p.Fingerprints = d.fingerprints()
 	}
-	return p, nil
+	return p
 }
 
 // fingerprints hashes every branch of the tree.
