@@ -342,7 +342,7 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		if ce, ok := ke.err.(*conflictError); ok {
 			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact
 		}
-		return b.errorf(pos, fmt.Sprint(k), ke, nil)
+		return b.errorf(pos, keyString(k), ke, nil)
 	}
 	if !exists {
 		b.store(k, obj, pos)
@@ -361,16 +361,8 @@ func isString[K cmp.Ordered]() bool {
 // finish normalises lists to sorted sets and, if derive is set, lets objects
 // derive themselves, in idnumber order.
 func (b *Branch[K, V]) finish(derive bool) error {
-	var lists []*field
-	for i := range b.plan.fields {
-		if b.plan.fields[i].list {
-			lists = append(lists, &b.plan.fields[i])
-		}
-	}
 	for _, e := range b.ordered() {
-		for _, f := range lists {
-			f.ops.normalize(f.ptr(e.obj))
-		}
+		b.plan.normalize(e.obj)
 		if !derive || !b.plan.derive {
 			continue
 		}
@@ -395,10 +387,9 @@ func (b *Branch[K, V]) guard() Guard { return b.Guard }
 func (b *Branch[K, V]) listElems() int {
 	n := 0
 	for _, obj := range b.objs {
-		for i := range b.plan.fields {
-			if f := &b.plan.fields[i]; f.list {
-				n += reflect.NewAt(f.typ, f.ptr(unsafe.Pointer(obj))).Elem().Len()
-			}
+		for _, i := range b.plan.lists {
+			f := &b.plan.fields[i]
+			n += reflect.NewAt(f.typ, f.ptr(unsafe.Pointer(obj))).Elem().Len()
 		}
 	}
 	return n
@@ -420,10 +411,6 @@ func (b *Branch[K, V]) newObject(rec Record) (any, error) {
 	if err := b.plan.decode(unsafe.Pointer(obj), rec, false, true); err != nil {
 		return nil, err
 	}
-	for i := range b.plan.fields {
-		if f := &b.plan.fields[i]; f.list {
-			f.ops.normalize(f.ptr(unsafe.Pointer(obj)))
-		}
-	}
+	b.plan.normalize(unsafe.Pointer(obj))
 	return obj, nil
 }

@@ -46,6 +46,7 @@ type objPlan struct {
 	byFold map[string]int // lower-cased key or Go name -> field
 	id     int            // index of the idnumber field
 	synced []int          // fields compared by Diff, in declaration order
+	lists  []int          // list fields
 	derive bool           // *T implements Deriver
 }
 
@@ -123,6 +124,9 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 			p.synced = append(p.synced, n)
 		}
 		p.fields = append(p.fields, f)
+		if f.list {
+			p.lists = append(p.lists, n)
+		}
 		p.byKey[f.key] = n
 		for _, k := range []string{strings.ToLower(f.key), strings.ToLower(sf.Name)} {
 			if _, taken := p.byFold[k]; !taken {
@@ -155,6 +159,14 @@ func (p *objPlan) index(key string) (int, bool) {
 	}
 	i, ok := p.byFold[strings.ToLower(key)]
 	return i, ok
+}
+
+// normalize makes every list of the object at obj a sorted set.
+func (p *objPlan) normalize(obj unsafe.Pointer) {
+	for _, i := range p.lists {
+		f := &p.fields[i]
+		f.ops.normalize(f.ptr(obj))
+	}
 }
 
 // field returns the synced or private field with the given key, if any.
