@@ -35,7 +35,9 @@ type Branch[K cmp.Ordered, V any] struct {
 	IgnoreUnknownKeys bool
 	// Unique makes a second record with an idnumber already seen an error
 	// (ErrDuplicateID, naming both records) instead of accumulating into the
-	// first: for branches like users, where one record is one object.
+	// first: for branches like users, where one record is one object. It
+	// also makes the import cheaper: records need not be looked up, so the
+	// branch keeps its objects in idnumber order only, and Get searches them.
 	Unique bool
 	// Guard limits what a plan may remove from this branch when the tree is
 	// the destination (see Guard).
@@ -46,7 +48,7 @@ type Branch[K cmp.Ordered, V any] struct {
 	plan *objPlan
 
 	mu    sync.Mutex // guards order's upkeep on reads
-	objs  map[K]*V
+	objs  map[K]*V   // the index by idnumber; nil after a Unique import until Put or Delete needs it
 	order []entry[K] // by idnumber once ordered() has run
 	state orderState
 	srcs  []string // the Pos.Source of records, interned for entries
@@ -122,14 +124,40 @@ func (b *Branch[K, V]) Name() string { return b.name }
 func (b *Branch[K, V]) objPlan() *objPlan { return b.plan }
 
 // Len returns the number of objects in the branch.
-func (b *Branch[K, V]) Len() int { return len(b.objs) }
+func (b *Branch[K, V]) Len() int {
+	if b.objs == nil {
+		return len(b.order)
+	}
+	return len(b.objs)
+}
 
 // Get returns the object with the given idnumber: the original's
 // source.users.get('11111'). The object may be changed in place, except its
 // idnumber: to move an object, Delete it and Put it anew.
 func (b *Branch[K, V]) Get(id K) (*V, bool) {
-	v, ok := b.objs[id]
-	return v, ok
+	if b.objs != nil {
+		v, ok := b.objs[id]
+		return v, ok
+	}
+	// A Unique import keeps no map: the objects are found in idnumber order.
+	es, off := b.ordered(), b.idOff
+	i, ok := slices.BinarySearchFunc(es, id, func(e entry[K], id K) int { return cmp.Compare(e.key(off), id) })
+	if !ok {
+		return nil, false
+	}
+	return (*V)(es[i].obj), true
+}
+
+// index makes sure the branch has its map, which Put and Delete keep up.
+func (b *Branch[K, V]) index() {
+	if b.objs != nil {
+		return
+	}
+	es := b.ordered()
+	b.objs = make(map[K]*V, len(es))
+	for _, e := range es {
+		b.objs[e.key(b.idOff)] = (*V)(e.obj)
+	}
 }
 
 // All yields the branch's idnumbers and objects in idnumber order.
@@ -159,6 +187,7 @@ func (b *Branch[K, V]) Keys() iter.Seq[K] {
 // idnumber. It builds trees from literals in tests and lets an in-memory
 // template change a destination; imports do not use it.
 func (b *Branch[K, V]) Put(objs ...V) {
+	b.index()
 	for i := range objs {
 		obj := new(V)
 		*obj = objs[i]
@@ -168,12 +197,14 @@ func (b *Branch[K, V]) Put(objs ...V) {
 
 // Delete removes the object with the given idnumber, if any.
 func (b *Branch[K, V]) Delete(id K) {
+	b.index()
 	if _, ok := b.objs[id]; ok {
 		delete(b.objs, id)
 		b.state = stale
 	}
 }
 
+// store puts obj under k in the map, replacing any object there.
 func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 	if _, ok := b.objs[k]; ok {
 		b.objs[k] = obj
@@ -181,9 +212,14 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 		return
 	}
 	b.objs[k] = obj
-	if b.state == stale {
-		return
+	if b.state != stale {
+		b.append(k, obj, pos)
 	}
+}
+
+// append adds a new object to the order, noting whether the order is still
+// sorted.
+func (b *Branch[K, V]) append(k K, obj *V, pos Pos) {
 	if n := len(b.order); n > 0 && b.order[n-1].key(b.idOff) >= k {
 		b.state = unsorted
 	}
@@ -197,19 +233,6 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 	b.order = append(b.order, e)
 }
 
-// reserve makes room for n objects at once, which spares growing the map
-// and the order again and again (and the garbage that leaves).
-func (b *Branch[K, V]) reserve(n int) {
-	if n <= len(b.objs) {
-		return
-	}
-	objs := make(map[K]*V, n)
-	for k, v := range b.objs {
-		objs[k] = v
-	}
-	b.objs = objs
-	b.order = slices.Grow(b.order, n-len(b.order))
-}
 
 // firstPos returns where the first record of an object came from; obj must
 // be in order. A linear search: it serves error messages only.
@@ -242,8 +265,7 @@ func (b *Branch[K, V]) ordered() []entry[K] {
 		}
 		fallthrough
 	case unsorted:
-		off := b.idOff
-		slices.SortFunc(b.order, func(x, y entry[K]) int { return cmp.Compare(x.key(off), y.key(off)) })
+		sortEntries(b.order, b.idOff)
 		b.state = inOrder
 	}
 	return b.order
@@ -267,6 +289,12 @@ func (b *Branch[K, V]) objectAt(i int) (string, unsafe.Pointer) {
 // importer yields, then completes them.
 func (b *Branch[K, V]) run(ctx context.Context) error {
 	b.reset()
+	if b.Unique {
+		// One record is one object: the objects need no map to be found
+		// while importing, and repeated idnumbers show up side by side once
+		// the order is sorted. Get searches the order instead.
+		b.objs = nil
+	}
 	if b.Importer == nil {
 		return b.errorf(Pos{}, "", nil, errors.New("no importer"))
 	}
@@ -279,8 +307,9 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if hinter != nil && n == 1024 {
-				b.reserve(min(hinter.SizeHint(), MaxSizeHint))
+			if hinter != nil && n == 1024 && b.Unique {
+				// Records are objects, so the order can be sized once.
+				b.order = slices.Grow(b.order, min(hinter.SizeHint(), MaxSizeHint)-len(b.order))
 			}
 		}
 		pos := Pos{Line: n}
@@ -331,11 +360,13 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 	if k == zero && (idv == nil || reflect.TypeFor[K]().Kind() == reflect.String) {
 		return b.errorf(pos, "", &keyError{key: IDKey, value: idv, err: ErrNoID}, nil)
 	}
-	obj, exists := b.objs[k]
+	var obj *V
+	exists := false
+	if b.objs != nil {
+		obj, exists = b.objs[k]
+	}
 	if !exists {
 		obj = new(V)
-	} else if b.Unique {
-		return b.errorf(pos, keyString(k), nil, fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, b.firstPos(unsafe.Pointer(obj))))
 	}
 	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
 		ke := err.(*keyError)
@@ -344,8 +375,15 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		}
 		return b.errorf(pos, keyString(k), ke, nil)
 	}
-	if !exists {
-		b.store(k, obj, pos)
+	switch {
+	case exists:
+	case b.objs == nil:
+		b.append(k, obj, pos) // finish finds repeated idnumbers
+	default:
+		b.objs[k] = obj
+		if b.state != stale {
+			b.append(k, obj, pos)
+		}
 	}
 	return nil
 }
@@ -359,9 +397,16 @@ func isString[K cmp.Ordered]() bool {
 }
 
 // finish normalises lists to sorted sets and, if derive is set, lets objects
-// derive themselves, in idnumber order.
+// derive themselves, in idnumber order. In a branch without a map (a Unique
+// import) it first refuses repeated idnumbers.
 func (b *Branch[K, V]) finish(derive bool) error {
-	for _, e := range b.ordered() {
+	es := b.ordered()
+	if b.objs == nil {
+		if err := b.repeated(es); err != nil {
+			return err
+		}
+	}
+	for _, e := range es {
 		b.plan.normalize(e.obj)
 		if !derive || !b.plan.derive {
 			continue
@@ -371,6 +416,30 @@ func (b *Branch[K, V]) finish(derive bool) error {
 		}
 	}
 	return nil
+}
+
+// repeated returns an ErrDuplicateID error for the earliest record whose
+// idnumber an earlier record had, or nil. es is sorted stably, so records
+// with one idnumber are side by side in the order they came.
+func (b *Branch[K, V]) repeated(es []entry[K]) error {
+	dup := -1
+	for i := 1; i < len(es); i++ {
+		if es[i].key(b.idOff) != es[i-1].key(b.idOff) {
+			continue
+		}
+		if dup < 0 || es[i].before(es[dup]) {
+			dup = i
+		}
+	}
+	if dup < 0 {
+		return nil
+	}
+	first := dup - 1
+	for first > 0 && es[first-1].key(b.idOff) == es[dup].key(b.idOff) {
+		first--
+	}
+	return b.errorf(es[dup].pos(b.srcs), keyString(es[dup].key(b.idOff)), nil,
+		fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, es[first].pos(b.srcs)))
 }
 
 func (b *Branch[K, V]) errorf(pos Pos, id string, ke *keyError, err error) error {
@@ -386,10 +455,10 @@ func (b *Branch[K, V]) guard() Guard { return b.Guard }
 // listElems counts the elements of every list attribute in the branch.
 func (b *Branch[K, V]) listElems() int {
 	n := 0
-	for _, obj := range b.objs {
+	for _, e := range b.ordered() {
 		for _, i := range b.plan.lists {
 			f := &b.plan.fields[i]
-			n += reflect.NewAt(f.typ, f.ptr(unsafe.Pointer(obj))).Elem().Len()
+			n += reflect.NewAt(f.typ, f.ptr(e.obj)).Elem().Len()
 		}
 	}
 	return n
@@ -401,8 +470,7 @@ func (b *Branch[K, V]) lookup(id string) (any, bool) {
 	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), id); err != nil {
 		return nil, false
 	}
-	v, ok := b.objs[k]
-	return v, ok
+	return b.Get(k)
 }
 
 // newObject decodes a record into a new object outside the branch.

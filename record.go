@@ -63,10 +63,11 @@ type Positioner interface {
 }
 
 // SizeHinter is the optional upgrade of an Importer that can estimate how
-// many records it yields in all (a CSV file, from its size). dss asks once,
-// after the importer's first records, and sizes the branch for the answer
-// (up to MaxSizeHint objects) instead of growing it step by step. A
-// hint of 0 means unknown; a wrong one costs only memory or time.
+// many records it yields in all (a CSV file, from its size). For a Unique
+// branch, where records are objects, dss asks once, after the importer's
+// first records, and sizes the branch for the answer (up to MaxSizeHint
+// objects) instead of growing it step by step. A hint of 0 means unknown; a
+// wrong one costs only memory or time.
 type SizeHinter interface {
 	SizeHint() int
 }
