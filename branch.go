@@ -233,7 +233,6 @@ func (b *Branch[K, V]) append(k K, obj *V, pos Pos) {
 	b.order = append(b.order, e)
 }
 
-
 // firstPos returns where the first record of an object came from; obj must
 // be in order. A linear search: it serves error messages only.
 func (b *Branch[K, V]) firstPos(obj unsafe.Pointer) Pos {
