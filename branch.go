@@ -88,7 +88,9 @@ type branch interface {
 	finish(derive bool) error
 	entries() int
 	objectAt(i int) (id string, obj unsafe.Pointer)
-	diff(dst branch, bp *branchPair, ph phase, yield func(Action) bool) bool
+	spans(dst branch, size int) []span
+	compare(dst branch, bp *branchPair, sp span) delta
+	emit(dst branch, bp *branchPair, ds []delta, ph phase, yield func(Action) bool) bool
 	guard() Guard
 	listElems() int
 	lookup(id string) (any, bool)

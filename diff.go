@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -114,9 +117,13 @@ func newBranchPair(src, dst branch) *branchPair {
 //  4. every old_<branch>, branches in reverse order, so that objects that
 //     depend on others (groups on users) go before what they depend on.
 //
-// Step 4 improves on the original, which deletes in branch order. Objects
-// that are equal yield nothing, and comparing them allocates nothing.
-// The trees must not change while the sequence runs.
+// Step 4 improves on the original, which deletes in branch order.
+//
+// When the sequence starts, the branches are compared, large ones cut into
+// stretches that run on up to GOMAXPROCS goroutines; what is kept is where
+// the differences are, and the actions are made as they are yielded.
+// Objects that are equal yield nothing, and comparing them allocates
+// nothing. The trees must not change while the sequence runs.
 func (t *Tree[T]) Diff(dst AnyTree) iter.Seq[Action] {
 	return diffTrees(&t.t, dst.core())
 }
@@ -151,31 +158,66 @@ func diffTrees(s, d *tree) iter.Seq[Action] {
 				}
 			}
 		}
+		deltas := compareAll(pairs)
 		for _, ph := range []phase{phaseNew, phaseChange} {
-			for _, bp := range pairs {
-				if bp.pp.idOK && !bp.src.diff(bp.dst, bp, ph, yield) {
+			for p, bp := range pairs {
+				if !bp.src.emit(bp.dst, bp, deltas[p], ph, yield) {
 					return
 				}
 			}
 		}
-		for i := len(pairs) - 1; i >= 0; i-- {
-			if bp := pairs[i]; bp.pp.idOK && !bp.src.diff(bp.dst, bp, phaseOld, yield) {
+		for p := len(pairs) - 1; p >= 0; p-- {
+			if bp := pairs[p]; !bp.src.emit(bp.dst, bp, deltas[p], phaseOld, yield) {
 				return
 			}
 		}
 	}
 }
 
-// diff walks the two branches' objects in idnumber order at once and yields
-// the actions of one phase. It returns false when yield asked to stop.
-func (b *Branch[K, V]) diff(dst branch, bp *branchPair, ph phase, yield func(Action) bool) bool {
+// span is a stretch of a branch pair's two orders that compares on its own:
+// src[slo:shi] against dst[dlo:dhi], where no idnumber outside the stretch
+// can match one inside it.
+type span struct{ slo, shi, dlo, dhi int }
+
+// delta is what differs in one span: indexes into the two orders.
+type delta struct {
+	news    []int    // source objects the destination lacks
+	changes [][2]int // objects on both sides that differ (source, destination)
+	olds    []int    // destination objects the source lacks
+}
+
+// spans cuts the branch pair into stretches of about size source objects,
+// each starting where a source idnumber starts, for compare to run on in
+// parallel. It returns nil when the idnumber types differ.
+func (b *Branch[K, V]) spans(dst branch, size int) []span {
 	dk, ok := dst.(keyed[K])
 	if !ok {
-		return true // idnumber types differ: reported as a model error
+		return nil // reported as a model error
 	}
 	src, dd := b.ordered(), dk.ordered()
 	soff, doff := b.idOff, dk.idOffset()
-	dplan := dst.objPlan()
+	out := make([]span, 0, len(src)/size+1)
+	dlo := 0
+	for slo := 0; slo < len(src) || slo == 0; slo += size {
+		shi, dhi := min(slo+size, len(src)), len(dd)
+		if shi < len(src) {
+			k := src[shi].key(soff)
+			dhi, _ = slices.BinarySearchFunc(dd[dlo:], k, func(e entry[K], k K) int { return cmp.Compare(e.key(doff), k) })
+			dhi += dlo
+		}
+		out = append(out, span{slo, shi, dlo, dhi})
+		dlo = dhi
+	}
+	return out
+}
+
+// compare walks one span of the two branches in idnumber order at once and
+// returns what differs. Equal objects cost no allocation.
+func (b *Branch[K, V]) compare(dst branch, bp *branchPair, sp span) delta {
+	dk := dst.(keyed[K])
+	src, dd := b.ordered()[sp.slo:sp.shi], dk.ordered()[sp.dlo:sp.dhi]
+	soff, doff := b.idOff, dk.idOffset()
+	var d delta
 	i, j := 0, 0
 	for i < len(src) || j < len(dd) {
 		var c int
@@ -189,30 +231,125 @@ func (b *Branch[K, V]) diff(dst branch, bp *branchPair, ph phase, yield func(Act
 		}
 		switch {
 		case c < 0:
-			if ph == phaseNew && !yield(Action{Kind: KindNew, Name: bp.new, Branch: b.name,
-				ID: keyString(src[i].key(soff)), Source: (*V)(src[i].obj)}) {
-				return false
-			}
+			d.news = append(d.news, sp.slo+i)
 			i++
 		case c > 0:
-			if ph == phaseOld && !yield(Action{Kind: KindOld, Name: bp.old, Branch: b.name,
-				ID: keyString(dd[j].key(doff)), Dest: dplan.object(dd[j].obj)}) {
-				return false
-			}
+			d.olds = append(d.olds, sp.dlo+j)
 			j++
 		default:
-			if ph == phaseChange && !diffObjects(bp.pp, bp.names, b.name, src[i].obj, dd[j].obj,
-				func() (string, any, any) {
-					return keyString(src[i].key(soff)), (*V)(src[i].obj), dplan.object(dd[j].obj)
-				},
-				yield) {
-				return false
+			if !bp.pp.equal(src[i].obj, dd[j].obj) {
+				d.changes = append(d.changes, [2]int{sp.slo + i, sp.dlo + j})
 			}
 			i++
 			j++
 		}
 	}
+	return d
+}
+
+// emit yields the actions of one phase from the branch pair's deltas, in
+// idnumber order. It returns false when yield asked to stop.
+func (b *Branch[K, V]) emit(dst branch, bp *branchPair, ds []delta, ph phase, yield func(Action) bool) bool {
+	dk, ok := dst.(keyed[K])
+	if !ok {
+		return true
+	}
+	src, dd := b.ordered(), dk.ordered()
+	soff, doff := b.idOff, dk.idOffset()
+	dplan := dst.objPlan()
+	for _, d := range ds {
+		switch ph {
+		case phaseNew:
+			for _, i := range d.news {
+				if !yield(Action{Kind: KindNew, Name: bp.new, Branch: b.name,
+					ID: keyString(src[i].key(soff)), Source: (*V)(src[i].obj)}) {
+					return false
+				}
+			}
+		case phaseChange:
+			for _, c := range d.changes {
+				s, t := src[c[0]], dd[c[1]]
+				if !diffObjects(bp.pp, bp.names, b.name, s.obj, t.obj,
+					func() (string, any, any) { return keyString(s.key(soff)), (*V)(s.obj), dplan.object(t.obj) },
+					yield) {
+					return false
+				}
+			}
+		case phaseOld:
+			for _, j := range d.olds {
+				if !yield(Action{Kind: KindOld, Name: bp.old, Branch: b.name,
+					ID: keyString(dd[j].key(doff)), Dest: dplan.object(dd[j].obj)}) {
+					return false
+				}
+			}
+		}
+	}
 	return true
+}
+
+// equal reports whether two objects agree on every synced attribute.
+func (pp *pairPlan) equal(s, d unsafe.Pointer) bool {
+	for _, pf := range pp.fields {
+		if !pf.src.equal(pf.src.ptr(s), pf.dst.ptr(d)) {
+			return false
+		}
+	}
+	return true
+}
+
+// spanSize is how many source objects one task of compareAll compares, and
+// parallelMin how many objects a diff must have before it uses more than
+// one goroutine. Tests make them small.
+var (
+	spanSize    = 1 << 14
+	parallelMin = 1 << 15
+)
+
+// compareAll compares every branch pair, cut into spans that run on up to
+// GOMAXPROCS goroutines, and returns each pair's deltas in span order: the
+// result, and so the plan, is the same however the work was shared.
+func compareAll(pairs []*branchPair) [][]delta {
+	type task struct{ pair, span int }
+	spans := make([][]span, len(pairs))
+	out := make([][]delta, len(pairs))
+	objects, n := 0, 0
+	for p, bp := range pairs {
+		if bp.pp.idOK {
+			spans[p] = bp.src.spans(bp.dst, spanSize)
+			out[p] = make([]delta, len(spans[p]))
+			objects += bp.src.Len() + bp.dst.Len()
+			n += len(spans[p])
+		}
+	}
+	tasks := make([]task, 0, n)
+	for p := range spans {
+		for s := range spans[p] {
+			tasks = append(tasks, task{p, s})
+		}
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			n := int(next.Add(1)) - 1
+			if n >= len(tasks) {
+				return
+			}
+			t := tasks[n]
+			bp := pairs[t.pair]
+			out[t.pair][t.span] = bp.src.compare(bp.dst, bp, spans[t.pair][t.span])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(tasks))
+	if objects < parallelMin {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	return out
 }
 
 // diffObjects yields the attribute actions between two objects. about is

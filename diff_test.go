@@ -230,3 +230,21 @@ func TestDiffObjects(t *testing.T) {
 	}
 	require.False(t, errors.Is(nil, ErrNoAttr))
 }
+
+// TestDiffSpans: cutting the branches into spans compared on several
+// goroutines gives the plan of one walk over everything, whatever the
+// spans' size, including spans where only one side has objects.
+func TestDiffSpans(t *testing.T) {
+	size, min := spanSize, parallelMin
+	t.Cleanup(func() { spanSize, parallelMin = size, min })
+	for c := range 200 {
+		rng := rand.New(rand.NewPCG(7, uint64(c)))
+		src, dst := randomTrees(t, rng)
+		spanSize, parallelMin = 1<<30, 1<<30
+		want := messages(src.Diff(dst))
+		for _, s := range []int{1, 2, 3, 7} {
+			spanSize, parallelMin = s, 0
+			require.Equal(t, want, messages(src.Diff(dst)), "case %d, spans of %d", c, s)
+		}
+	}
+}
