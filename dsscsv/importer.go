@@ -523,7 +523,13 @@ func (g *guard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	g.n += int64(n)
 	if g.maxCols > 0 {
+		c0 := g.comma[0]
 		for _, c := range p[:n] {
+			// Most bytes are inside an unquoted field and neither end it
+			// nor start a delimiter: step would leave everything as it is.
+			if c != '\n' && c != c0 && g.state == unquoted && g.matched == 0 {
+				continue
+			}
 			g.step(c)
 		}
 	}
