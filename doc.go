@@ -71,7 +71,9 @@
 // maps of primitive values. Importers run in branch order, so a later branch
 // can derive from an earlier one, and records with the same idnumber
 // accumulate: one record per group membership becomes one group with all its
-// members. A branch can Filter records out and Preprocess them. Strings
+// members. A branch where one record is one object, like users, should be
+// Unique: a repeated idnumber is then an error, and the import is faster. A
+// branch can Filter records out and Preprocess them. Strings
 // convert to a field's type where that is unambiguous ("7" to int, "true" to
 // bool, RFC 3339 to time.Time); a value that does not convert fails the
 // import with an [ImportError] that names the tree, branch, record position,
