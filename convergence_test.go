@@ -74,11 +74,15 @@ func randomTrees(t *testing.T, rng *rand.Rand) (*Tree[srcTree], *Tree[dstTree]) 
 		}
 		return out
 	}
+	// Users are unique either way; a Unique branch keeps no map, which the
+	// template's Put and Delete must then build.
 	src := NewTree[srcTree]("source")
+	src.Branches.Users.Unique = rng.IntN(2) == 0
 	src.Branches.Users.Importer = Records(dedupe(srecs)...)
 	src.Branches.Groups.Importer = deptGroups(src.Branches.Users)
 	require.NoError(t, src.Import(context.Background()))
 	dst := NewTree[dstTree]("dest")
+	dst.Branches.Users.Unique = rng.IntN(2) == 0
 	dst.Branches.Users.Importer = Records(dedupe(drecs)...)
 	dst.Branches.Groups.Importer = Records(groups...)
 	require.NoError(t, dst.Import(context.Background()))
