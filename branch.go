@@ -86,8 +86,7 @@ type branch interface {
 	reset()
 	put(rec Record, pos Pos) error
 	finish(derive bool) error
-	entries() int
-	objectAt(i int) (id string, obj unsafe.Pointer)
+	objects() iter.Seq[unsafe.Pointer]
 	spans(dst branch, size int) []span
 	compare(dst branch, bp *branchPair, sp span) delta
 	emit(dst branch, bp *branchPair, ds []delta, ph phase, yield func(Action) bool) bool
@@ -279,11 +278,15 @@ func (b *Branch[K, V]) reset() {
 	b.srcs = nil
 }
 
-func (b *Branch[K, V]) entries() int { return len(b.ordered()) }
-
-func (b *Branch[K, V]) objectAt(i int) (string, unsafe.Pointer) {
-	e := b.ordered()[i]
-	return keyString(e.key(b.idOff)), e.obj
+// objects yields the branch's objects in idnumber order, untyped.
+func (b *Branch[K, V]) objects() iter.Seq[unsafe.Pointer] {
+	return func(yield func(unsafe.Pointer) bool) {
+		for _, e := range b.ordered() {
+			if !yield(e.obj) {
+				return
+			}
+		}
+	}
 }
 
 // run imports the branch: it replaces the branch's objects with what the

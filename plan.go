@@ -94,8 +94,7 @@ func fingerprint(b branch) string {
 	h := sha256.New()
 	p := b.objPlan()
 	var buf []byte
-	for i := range b.entries() {
-		_, obj := b.objectAt(i)
+	for obj := range b.objects() {
 		buf = buf[:0]
 		for fi := range p.fields {
 			f := &p.fields[fi]

@@ -72,8 +72,7 @@ func (t *tree) save(w io.Writer) error {
 	}
 	for _, b := range t.branches {
 		p := b.objPlan()
-		for i := range b.entries() {
-			_, obj := b.objectAt(i)
+		for obj := range b.objects() {
 			if err := enc.Encode(saveLine{Branch: b.Name(), Object: p.record(obj)}); err != nil {
 				return err
 			}
