@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/datastoresync/dss"
@@ -132,6 +133,10 @@ func (im *Importer) Position() dss.Pos { return im.pos }
 // The header is checked before any record is yielded: its keys must be
 // unique ignoring case, one of them must be dss.IDKey ignoring case
 // (ErrNoIDColumn), and every key of Rename and Lists must name a column.
+//
+// After the header, a goroutine reads and splits rows a little ahead of the
+// records being yielded, so that parsing runs on another core. It has
+// stopped reading when Import returns, however Import ends.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) error {
 	im.pos, im.size, im.hint = dss.Pos{Source: im.name}, 0, 0
 	if err := ctx.Err(); err != nil {
@@ -232,71 +237,158 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 		if err := r.header(names, nil); err != nil {
 			return err
 		}
-	}
-	var rec dss.Record
-	for rows := 0; ; rows++ {
-		if rows%ctxEvery == ctxEvery-1 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
+	} else {
 		fields, err := r.read()
 		if err == io.EOF {
-			if r.keys == nil {
-				return im.errorf(0, 0, fmt.Errorf("no header row: %w", io.ErrUnexpectedEOF))
-			}
-			return nil
+			return im.errorf(0, 0, fmt.Errorf("no header row: %w", io.ErrUnexpectedEOF))
 		}
 		if err != nil {
 			return err
 		}
-		if r.keys == nil {
-			for i, f := range fields {
-				fields[i] = strings.TrimSpace(f)
-			}
-			if err := r.header(fields, r.cr.FieldPos); err != nil {
-				return err
-			}
-			continue
-		}
-		line, _ := r.cr.FieldPos(0)
-		if len(fields) != len(r.keys) {
-			if len(fields) < len(r.keys) {
-				return im.errorf(line, 0, fmt.Errorf("short row: %d fields, the header has %d: %w",
-					len(fields), len(r.keys), csv.ErrFieldCount))
-			}
-			_, col := r.cr.FieldPos(len(r.keys))
-			return im.errorf(line, col, fmt.Errorf("long row: %d fields, the header has %d: %w",
-				len(fields), len(r.keys), csv.ErrFieldCount))
-		}
-		// One map serves every row: dss keeps nothing of a record after
-		// yield returns. It is cleared, so that keys a Preprocess hook
-		// added or removed for one row never leak into the next.
-		if rec == nil {
-			rec = make(dss.Record, len(fields))
-		}
-		clear(rec)
 		for i, f := range fields {
-			// csv.Reader makes one string per row and slices the fields
-			// from it: one allocation per row, not per field. An object
-			// keeps all of its row's fields, so sharing costs nothing
-			// extra; only a column no field takes stays alive with its row.
-			if sep := r.lists[i]; sep != "" {
-				rec[r.keys[i]] = splitList(f, sep)
-			} else {
-				rec[r.keys[i]] = f
-			}
+			fields[i] = strings.TrimSpace(f)
 		}
-		im.pos = dss.Pos{Source: im.name, Line: line}
-		if rows == hintRows && im.size > 0 {
-			// Estimate the rows of the file from the average so far.
-			read := r.cr.InputOffset()
-			im.hint = rows + int((im.size-read)*int64(rows)/max(read, 1))
-		}
-		if err := r.yield(rec); err != nil {
+		if err := r.header(fields, r.cr.FieldPos); err != nil {
 			return err
 		}
 	}
+
+	// The rows are read and split on a goroutine of their own, a batch at a
+	// time, while this one makes records of them and yields them: parsing
+	// CSV is a good part of an import, and it runs on another core.
+	free, full := make(chan *batch, batches), make(chan *batch, batches)
+	for range batches {
+		free <- &batch{}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { r.produce(free, full, done) })
+	defer func() {
+		close(done)
+		wg.Wait() // nothing reads src once Import has returned
+	}()
+
+	var rec dss.Record
+	w := len(r.keys)
+	rows := 0
+	for {
+		b := <-full
+		for i, line := range b.lines {
+			if rows++; rows%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			// One map serves every row: dss keeps nothing of a record
+			// after yield returns. It is cleared, so that keys a
+			// Preprocess hook added or removed for one row never leak
+			// into the next.
+			if rec == nil {
+				rec = make(dss.Record, w)
+			}
+			clear(rec)
+			for j, f := range b.fields[i*w : (i+1)*w] {
+				// csv.Reader makes one string per row and slices the
+				// fields from it: one allocation per row, not per field.
+				// An object keeps all of its row's fields, so sharing
+				// costs nothing extra; only a column no field takes stays
+				// alive with its row.
+				if sep := r.lists[j]; sep != "" {
+					rec[r.keys[j]] = splitList(f, sep)
+				} else {
+					rec[r.keys[j]] = f
+				}
+			}
+			im.pos = dss.Pos{Source: im.name, Line: line}
+			if i == b.hintRow {
+				im.hint = b.hint
+			}
+			if err := r.yield(rec); err != nil {
+				return err
+			}
+		}
+		switch b.err {
+		case nil:
+			free <- b
+		case io.EOF:
+			return nil
+		default:
+			return b.err
+		}
+	}
+}
+
+// batches is how many batches of rows a run cycles through, and batchRows
+// how many rows a batch holds at most.
+const (
+	batches   = 3
+	batchRows = 512
+)
+
+// batch is rows read ahead of the records being yielded.
+type batch struct {
+	fields  []string // the fields of each row, one row after the other
+	lines   []int    // the line on which each row starts
+	hint    int      // the estimate SizeHint returns from row hintRow on
+	hintRow int      // -1 if the estimate is not made in this batch
+	err     error    // what ended the batch after its rows: io.EOF at the end
+}
+
+// produce reads rows into batches from free and sends them on full, until
+// the input ends in an error (io.EOF at the end) or done is closed.
+func (r *run) produce(free <-chan *batch, full chan<- *batch, done <-chan struct{}) {
+	rows := 0
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-done:
+			return
+		}
+		b.fields, b.lines, b.hintRow, b.err = b.fields[:0], b.lines[:0], -1, nil
+		for len(b.lines) < batchRows && b.err == nil {
+			fields, err := r.read()
+			if err == nil {
+				err = r.width(fields)
+			}
+			if err != nil {
+				b.err = err
+				break
+			}
+			line, _ := r.cr.FieldPos(0)
+			b.fields = append(b.fields, fields...)
+			b.lines = append(b.lines, line)
+			if rows++; rows == hintRows && r.im.size > 0 {
+				// Estimate the rows of the file from the average so far.
+				read := r.cr.InputOffset()
+				b.hint = rows + int((r.im.size-read)*int64(rows)/max(read, 1))
+				b.hintRow = len(b.lines) - 1
+			}
+		}
+		select {
+		case full <- b:
+		case <-done:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+// width checks that a row has as many fields as the header.
+func (r *run) width(fields []string) error {
+	if len(fields) == len(r.keys) {
+		return nil
+	}
+	line, _ := r.cr.FieldPos(0)
+	if len(fields) < len(r.keys) {
+		return r.im.errorf(line, 0, fmt.Errorf("short row: %d fields, the header has %d: %w",
+			len(fields), len(r.keys), csv.ErrFieldCount))
+	}
+	_, col := r.cr.FieldPos(len(r.keys))
+	return r.im.errorf(line, col, fmt.Errorf("long row: %d fields, the header has %d: %w",
+		len(fields), len(r.keys), csv.ErrFieldCount))
 }
 
 // read reads the next record and checks its size and width.

@@ -14,7 +14,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -589,6 +591,81 @@ func TestYieldError(t *testing.T) {
 	})
 	assert.Same(t, stop, err, "yield's error is returned as is")
 	assert.Equal(t, 2, n)
+}
+
+// TestReadAheadStops: rows are read on a goroutine of their own, ahead of
+// the records yielded. However Import ends (yield's error, cancellation, an
+// error in the file, the end), that goroutine has stopped when Import
+// returns: synctest.Test fails if a goroutine of its bubble is left blocked,
+// and the reader counts reads made after Import returned.
+func TestReadAheadStops(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("idnumber,name\n")
+	const rows = 5000
+	for i := range rows {
+		fmt.Fprintf(&b, "%d,name %d\n", i, i)
+	}
+	good := b.String()
+	stop := errors.New("stop")
+	for _, tt := range []struct {
+		name   string
+		input  string
+		stop   int // yield fails on this record; 0 for never
+		cancel int // yield cancels the context on this record; 0 for never
+		want   int // records yielded
+		err    string
+	}{
+		{name: "yield fails early", input: good, stop: 10, want: 10, err: "stop"},
+		{name: "yield fails on the last record", input: good, stop: rows, want: rows, err: "stop"},
+		{name: "cancelled", input: good, cancel: 10, want: 4095, err: "context canceled"},
+		{name: "bad row after many good ones", input: good + "1,\"x\n", want: rows,
+			err: `dss: csv r:5002:6: extraneous or missing " in quoted-field`},
+		{name: "short row", input: good + "1\n", want: rows,
+			err: "dss: csv r:5002: short row: 1 fields, the header has 2: wrong number of fields"},
+		{name: "to the end", input: good, want: rows},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				src := &afterReader{r: strings.NewReader(tt.input)}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				n := 0
+				err := dsscsv.New(src, "r").Import(ctx, func(dss.Record) error {
+					n++
+					if n == tt.cancel {
+						cancel()
+					}
+					if n == tt.stop {
+						return stop
+					}
+					return nil
+				})
+				src.done.Store(true)
+				synctest.Wait()
+				if tt.err == "" {
+					require.NoError(t, err)
+				} else {
+					require.EqualError(t, err, tt.err)
+				}
+				assert.Equal(t, tt.want, n)
+				assert.Zero(t, src.late.Load(), "reads after Import returned")
+			})
+		})
+	}
+}
+
+// afterReader counts the reads made once done is set.
+type afterReader struct {
+	r    io.Reader
+	done atomic.Bool
+	late atomic.Int32
+}
+
+func (a *afterReader) Read(p []byte) (int, error) {
+	if a.done.Load() {
+		a.late.Add(1)
+	}
+	return a.r.Read(p)
 }
 
 // TestRecordReuse checks that the one record map the importer reuses never
