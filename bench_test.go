@@ -57,11 +57,18 @@ func benchTrees(b *testing.B, n, changed int) (*Tree[srcTree], *Tree[dstTree]) {
 
 // BenchmarkDecode measures decoding 100,000 user records into a branch,
 // Derive included.
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkDecode(b *testing.B) { benchDecode(b, false) }
+
+// BenchmarkDecodeUnique is BenchmarkDecode into a Unique branch, which keeps
+// no map.
+func BenchmarkDecodeUnique(b *testing.B) { benchDecode(b, true) }
+
+func benchDecode(b *testing.B, unique bool) {
 	srecs, _ := benchRecords(100_000, 0)
 	type users struct{ Users *Branch[string, srcUser] }
 	ut := NewTree[users]("source")
 	ut.Branches.Users.Importer = yieldAll(srecs)
+	ut.Branches.Users.Unique = unique
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := ut.Import(context.Background()); err != nil {
