@@ -2,26 +2,31 @@ package dss
 
 import "cmp"
 
-// minRun is the shortest run sortEntries merges; shorter ones are made by
+// minRun is the shortest run sortRuns merges; shorter ones are made by
 // insertion sort first.
 const minRun = 32
 
 // sortEntries sorts es by idnumber (the key at offset off in each object),
 // stably: entries with one idnumber keep the order they came in, which is
 // how a repeated idnumber's first record is told from the second.
+func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
+	sortRuns(es, func(x, y entry[K]) bool { return cmp.Less(x.key(off), y.key(off)) })
+}
+
+// sortRuns sorts s stably by less.
 //
 // Exports are mostly sorted already, or made of a few sorted runs: numeric
 // idnumbers compared as text give two runs once they grow a digit ("100000"
-// < "1000000" < "100001"). So, like Timsort, it finds the runs and merges
-// them pairwise: n log r comparisons for r runs, and one pass over memory
-// per merge round, instead of n log n comparisons at random places. Input
-// without long runs is cut into runs of minRun sorted by insertion, which
-// makes it a plain merge sort.
-func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
-	n := len(es)
-	bounds := []int{0} // run i is es[bounds[i]:bounds[i+1]]
+// < "1000000" < "100001"), and so do the lists that accumulate from them.
+// So, like Timsort, sortRuns finds the runs and merges them pairwise: n log r
+// comparisons for r runs, and one pass over memory per merge round, instead
+// of n log n comparisons at random places. Input without long runs is cut
+// into runs of minRun sorted by insertion, which makes it a plain merge sort.
+func sortRuns[E any](s []E, less func(a, b E) bool) {
+	n := len(s)
+	bounds := []int{0} // run i is s[bounds[i]:bounds[i+1]]
 	for i := 1; i < n; i++ {
-		if cmp.Less(es[i].key(off), es[i-1].key(off)) {
+		if less(s[i], s[i-1]) {
 			bounds = append(bounds, i)
 		}
 	}
@@ -31,13 +36,13 @@ func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
 	if len(bounds) > n/minRun {
 		bounds = bounds[:0]
 		for lo := 0; lo < n; lo += minRun {
-			insertionSort(es[lo:min(lo+minRun, n)], off)
+			insertionSort(s[lo:min(lo+minRun, n)], less)
 			bounds = append(bounds, lo)
 		}
 	}
 	bounds = append(bounds, n)
 
-	src, dst := es, make([]entry[K], n)
+	src, dst := s, make([]E, n)
 	for len(bounds) > 2 {
 		next := bounds[:1]
 		for i := 0; i+1 < len(bounds); i += 2 {
@@ -48,22 +53,22 @@ func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
 				continue
 			}
 			hi := bounds[i+2]
-			merge(dst[lo:hi], src[lo:mid], src[mid:hi], off)
+			merge(dst[lo:hi], src[lo:mid], src[mid:hi], less)
 			next = append(next, hi)
 		}
 		bounds = next
 		src, dst = dst, src
 	}
-	if &src[0] != &es[0] {
-		copy(es, src)
+	if &src[0] != &s[0] {
+		copy(s, src)
 	}
 }
 
 // merge merges the sorted a and b into dst, taking from a first on ties.
-func merge[K cmp.Ordered](dst, a, b []entry[K], off uintptr) {
+func merge[E any](dst, a, b []E, less func(a, b E) bool) {
 	i, j, k := 0, 0, 0
 	for i < len(a) && j < len(b) {
-		if cmp.Less(b[j].key(off), a[i].key(off)) {
+		if less(b[j], a[i]) {
 			dst[k] = b[j]
 			j++
 		} else {
@@ -76,11 +81,11 @@ func merge[K cmp.Ordered](dst, a, b []entry[K], off uintptr) {
 	copy(dst[k:], b[j:])
 }
 
-// insertionSort sorts a few entries stably.
-func insertionSort[K cmp.Ordered](es []entry[K], off uintptr) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && cmp.Less(es[j].key(off), es[j-1].key(off)); j-- {
-			es[j], es[j-1] = es[j-1], es[j]
+// insertionSort sorts a few elements stably.
+func insertionSort[E any](s []E, less func(a, b E) bool) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && less(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
 }
