@@ -51,6 +51,7 @@ type Branch[K cmp.Ordered, V any] struct {
 	objs  map[K]*V   // the index by idnumber; nil after a Unique import until Put or Delete needs it
 	order []entry[K] // by idnumber once ordered() has run
 	state orderState
+	runs  []int    // while unsorted: where order's sorted runs start, if known
 	srcs  []string // the Pos.Source of records, interned for entries
 	idOff uintptr  // offset of the idnumber in V
 }
@@ -221,8 +222,18 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 // append adds a new object to the order, noting whether the order is still
 // sorted.
 func (b *Branch[K, V]) append(k K, obj *V, pos Pos) {
-	if n := len(b.order); n > 0 && b.order[n-1].key(b.idOff) >= k {
-		b.state = unsorted
+	if n := len(b.order); n > 0 && cmp.Less(k, b.order[n-1].key(b.idOff)) {
+		// A run ends here. Noting where spares the sort finding the
+		// runs again, a pass over objects no longer in the cache; the
+		// count is bounded, and past it the sort finds them itself.
+		if b.state == inOrder {
+			b.state, b.runs = unsorted, append(b.runs[:0], 0)
+		}
+		if b.runs != nil && len(b.runs) < maxRuns {
+			b.runs = append(b.runs, n)
+		} else {
+			b.runs = nil
+		}
 	}
 	e := entry[K]{obj: unsafe.Pointer(obj), src: -1, line: int32(min(pos.Line, math.MaxInt32))}
 	if pos.Source != "" {
@@ -259,14 +270,14 @@ func (b *Branch[K, V]) ordered() []entry[K] {
 	defer b.mu.Unlock()
 	switch b.state {
 	case stale:
-		b.order = b.order[:0]
+		b.order, b.runs = b.order[:0], nil
 		for _, v := range b.objs {
 			b.order = append(b.order, entry[K]{obj: unsafe.Pointer(v), src: -1})
 		}
 		fallthrough
 	case unsorted:
-		sortEntries(b.order, b.idOff)
-		b.state = inOrder
+		sortEntries(b.order, b.runs, b.idOff)
+		b.state, b.runs = inOrder, nil
 	}
 	return b.order
 }
@@ -274,7 +285,7 @@ func (b *Branch[K, V]) ordered() []entry[K] {
 func (b *Branch[K, V]) reset() {
 	b.objs = map[K]*V{}
 	b.order = nil
-	b.state = inOrder
+	b.state, b.runs = inOrder, nil
 	b.srcs = nil
 }
 

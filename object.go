@@ -294,7 +294,7 @@ func newListOps[T cmp.Ordered]() *listOps {
 		},
 		normalize: func(p unsafe.Pointer) {
 			s := (*[]T)(p)
-			sortRuns(*s, cmp.Less[T])
+			sortRuns(*s, nil, cmp.Less[T])
 			*s = slices.Compact(*s)
 		},
 		diff: func(a, b unsafe.Pointer, add, remove func(unsafe.Pointer)) {

@@ -1,19 +1,29 @@
 package dss
 
-import "cmp"
+import (
+	"cmp"
+	"slices"
+)
 
 // minRun is the shortest run sortRuns merges; shorter ones are made by
 // insertion sort first.
 const minRun = 32
 
+// maxRuns is how many runs a branch notes as its objects come; past it,
+// the sort finds them itself.
+const maxRuns = 1 << 12
+
 // sortEntries sorts es by idnumber (the key at offset off in each object),
 // stably: entries with one idnumber keep the order they came in, which is
-// how a repeated idnumber's first record is told from the second.
-func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
-	sortRuns(es, func(x, y entry[K]) bool { return cmp.Less(x.key(off), y.key(off)) })
+// how a repeated idnumber's first record is told from the second. runs are
+// where es's sorted runs start, or nil if not known.
+func sortEntries[K cmp.Ordered](es []entry[K], runs []int, off uintptr) {
+	sortRuns(es, runs, func(x, y entry[K]) bool { return cmp.Less(x.key(off), y.key(off)) })
 }
 
-// sortRuns sorts s stably by less.
+// sortRuns sorts s stably by less. runs, if not nil, are where s's sorted
+// runs start (0 first, in increasing order), which the caller may know
+// already; else sortRuns finds them.
 //
 // Exports are mostly sorted already, or made of a few sorted runs: numeric
 // idnumbers compared as text give two runs once they grow a digit ("100000"
@@ -22,12 +32,15 @@ func sortEntries[K cmp.Ordered](es []entry[K], off uintptr) {
 // comparisons for r runs, and one pass over memory per merge round, instead
 // of n log n comparisons at random places. Input without long runs is cut
 // into runs of minRun sorted by insertion, which makes it a plain merge sort.
-func sortRuns[E any](s []E, less func(a, b E) bool) {
+func sortRuns[E any](s []E, runs []int, less func(a, b E) bool) {
 	n := len(s)
-	bounds := []int{0} // run i is s[bounds[i]:bounds[i+1]]
-	for i := 1; i < n; i++ {
-		if less(s[i], s[i-1]) {
-			bounds = append(bounds, i)
+	bounds := slices.Clone(runs) // run i is s[bounds[i]:bounds[i+1]]
+	if bounds == nil {
+		bounds = []int{0}
+		for i := 1; i < n; i++ {
+			if less(s[i], s[i-1]) {
+				bounds = append(bounds, i)
+			}
 		}
 	}
 	if len(bounds) == 1 {

@@ -43,8 +43,18 @@ func TestSortEntries(t *testing.T) {
 				}
 				want := slices.Clone(es)
 				slices.SortStableFunc(want, func(x, y entry[int]) int { return cmp.Compare(x.key(off), y.key(off)) })
-				sortEntries(es, off)
-				require.Equal(t, seqs(want), seqs(es))
+				// The runs given, as a branch notes them, or found.
+				runs := []int{0}
+				for i := 1; i < n; i++ {
+					if es[i].key(off) < es[i-1].key(off) {
+						runs = append(runs, i)
+					}
+				}
+				given := slices.Clone(es)
+				sortEntries(given, runs, off)
+				require.Equal(t, seqs(want), seqs(given), "runs given")
+				sortEntries(es, nil, off)
+				require.Equal(t, seqs(want), seqs(es), "runs found")
 			})
 		}
 	}
@@ -106,4 +116,33 @@ func TestUniqueBranchWithoutMap(t *testing.T) {
 	_, ok = b.Get("100000")
 	require.False(t, ok)
 	require.Equal(t, []string{"099", "1000000", "1000001", "100001", "100002", "5"}, slices.Collect(b.Keys()))
+}
+
+// TestBranchRuns: a branch notes where its order's runs start as objects
+// come, up to maxRuns, and the sort uses them; past maxRuns it finds them
+// itself. Either way the order ends sorted.
+func TestBranchRuns(t *testing.T) {
+	for _, n := range []int{3, 100, maxRuns + 10} {
+		for _, unique := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d runs, unique %v", n, unique), func(t *testing.T) {
+				// n descending blocks of minRun+1 ascending idnumbers: n
+				// runs, long enough to be merged as they are.
+				var recs []Record
+				var want []string
+				for i := n - 1; i >= 0; i-- {
+					for j := range minRun + 1 {
+						id := fmt.Sprintf("%06d-%02d", i, j)
+						recs = append(recs, Record{"idnumber": id})
+						want = append(want, id)
+					}
+				}
+				slices.Sort(want)
+				tr := NewTree[kindsTree]("source")
+				tr.Branches.Things.Unique = unique
+				tr.Branches.Things.Importer = Records(recs...)
+				require.NoError(t, tr.Import(context.Background()))
+				require.Equal(t, want, slices.Collect(tr.Branches.Things.Keys()))
+			})
+		}
+	}
 }
