@@ -82,7 +82,7 @@ func importDSS(dir string) (func() (map[string]int, error), error) {
 	members.Rename = map[string]string{"group": "idnumber", "user": "members"}
 	dest.Branches.Groups.Importer = members
 
-	// Both trees import at once, one core each.
+	// Both trees import at once.
 	if err := dss.ImportAll(ctx, source, dest); err != nil {
 		return nil, err
 	}
