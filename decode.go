@@ -73,7 +73,9 @@ func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bo
 		switch {
 		case f.list:
 			err = f.appendList(obj, v)
-		case merge && f.key != IDKey:
+		case merge && i == p.id:
+			// The object was found by this very idnumber.
+		case merge:
 			err = f.mergeScalar(obj, v)
 		default:
 			err = assign(f.ptr(obj), f.typ, v)
