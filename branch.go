@@ -213,7 +213,16 @@ func (b *Branch[K, V]) store(k K, obj *V, pos Pos) {
 		b.state = stale
 		return
 	}
-	b.objs[k] = obj
+	b.insert(k, obj, pos)
+}
+
+// insert adds an object whose idnumber the branch does not have yet. A
+// branch without a map (a Unique import) only appends it: finish finds
+// repeated idnumbers.
+func (b *Branch[K, V]) insert(k K, obj *V, pos Pos) {
+	if b.objs != nil {
+		b.objs[k] = obj
+	}
 	if b.state != stale {
 		b.append(k, obj, pos)
 	}
@@ -390,15 +399,8 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		}
 		return b.errorf(pos, keyString(k), ke, nil)
 	}
-	switch {
-	case exists:
-	case b.objs == nil:
-		b.append(k, obj, pos) // finish finds repeated idnumbers
-	default:
-		b.objs[k] = obj
-		if b.state != stale {
-			b.append(k, obj, pos)
-		}
+	if !exists {
+		b.insert(k, obj, pos)
 	}
 	return nil
 }
