@@ -268,8 +268,11 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 		wg.Wait() // nothing reads src once Import has returned
 	}()
 
-	var rec dss.Record
+	// One map serves every row: dss keeps nothing of a record after yield
+	// returns. It is cleared for each row, so that keys a Preprocess hook
+	// added or removed for one row never leak into the next.
 	w := len(r.keys)
+	rec := make(dss.Record, w)
 	rows := 0
 	for {
 		b := <-full
@@ -278,13 +281,6 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-			}
-			// One map serves every row: dss keeps nothing of a record
-			// after yield returns. It is cleared, so that keys a
-			// Preprocess hook added or removed for one row never leak
-			// into the next.
-			if rec == nil {
-				rec = make(dss.Record, w)
 			}
 			clear(rec)
 			for j, f := range b.fields[i*w : (i+1)*w] {
