@@ -294,8 +294,7 @@ func newListOps[T cmp.Ordered]() *listOps {
 		},
 		normalize: func(p unsafe.Pointer) {
 			s := (*[]T)(p)
-			sortRuns(*s, nil, cmp.Less[T])
-			*s = slices.Compact(*s)
+			*s = makeSet(*s)
 		},
 		diff: func(a, b unsafe.Pointer, add, remove func(unsafe.Pointer)) {
 			x, y := sortedSet(*(*[]T)(a)), sortedSet(*(*[]T)(b))
@@ -305,14 +304,18 @@ func newListOps[T cmp.Ordered]() *listOps {
 	}
 }
 
+// makeSet sorts s and drops its repeated elements, in place.
+func makeSet[T cmp.Ordered](s []T) []T {
+	sortRuns(s, nil, cmp.Less[T])
+	return slices.Compact(s)
+}
+
 // sortedSet returns s itself when it is sorted without duplicates (as every
 // imported list is), else a sorted, deduplicated copy.
 func sortedSet[T cmp.Ordered](s []T) []T {
 	for i := 1; i < len(s); i++ {
 		if !(s[i-1] < s[i]) {
-			c := slices.Clone(s)
-			slices.Sort(c)
-			return slices.Compact(c)
+			return makeSet(slices.Clone(s))
 		}
 	}
 	return s
