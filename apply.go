@@ -86,19 +86,27 @@ func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = t
 // The error is nil only if every reached action was applied or not
 // implemented and Apply was not stopped.
 func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (*Report, error) {
-	s, d := t.sides(dst)
+	s, d := &t.t, dst.core()
 	if tr := failedImport(s, d); tr != nil {
 		return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
 	}
-	return run(ctx, s, d, makePlan(s, d, false), opts)
+	if err := hasTemplate(s, d); err != nil {
+		return nil, err
+	}
+	return run(ctx, s, d, makePlan(s, d, false), t.redact(d), opts)
 }
 
-// sides returns the cores of the two trees, the source's RedactValues taken
-// into account.
-func (t *Tree[T]) sides(dst AnyTree) (s, d *tree) {
-	s, d = &t.t, dst.core()
-	s.redact = s.redact || t.RedactValues
-	return s, d
+// redact reports whether values stay out of Apply's errors: when either
+// tree asks for it.
+func (t *Tree[T]) redact(d *tree) bool { return t.RedactValues || t.t.redact || d.redact }
+
+// hasTemplate refuses to apply to a destination without a template, before
+// any plan is made.
+func hasTemplate(s, d *tree) error {
+	if d.tmpl == nil {
+		return fmt.Errorf("dss: apply %s to %s: tree %s has no template (call SetTemplate), nothing applied", s.name, d.name, d.name)
+	}
+	return nil
 }
 
 // ApplyPlan applies a plan made earlier by Plan, perhaps by another run that
@@ -108,7 +116,7 @@ func (t *Tree[T]) sides(dst AnyTree) (s, d *tree) {
 // what is applied. t supplies the source object types; it need not be
 // imported. Otherwise ApplyPlan works as Apply does.
 func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...ApplyOption) (*Report, error) {
-	s, d := t.sides(dst)
+	s, d := &t.t, dst.core()
 	fail := func(err error) (*Report, error) {
 		return nil, fmt.Errorf("dss: apply plan %s to %s: %w; nothing applied", p.Source, p.Dest, err)
 	}
@@ -118,20 +126,23 @@ func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...A
 	if tr := failedImport(s, d); tr != nil {
 		return fail(fmt.Errorf("import of %s failed: %w", tr.name, tr.importErr))
 	}
+	if err := hasTemplate(s, d); err != nil {
+		return nil, err
+	}
 	if p.Fingerprints == nil {
 		return fail(errors.New("the plan has no fingerprints (make it with Tree.Plan)"))
 	}
-	now := d.fingerprints()
 	for _, b := range d.branches {
-		if was := p.Fingerprints[b.Name()]; was != now[b.Name()] {
+		if p.Fingerprints[b.Name()] != fingerprint(b) {
 			return fail(fmt.Errorf("%w: branch %s changed since the plan was made", ErrDrift, b.Name()))
 		}
 	}
-	bound, err := bind(s, d, p)
+	redact := t.redact(d)
+	bound, err := bind(s, d, p, redact)
 	if err != nil {
 		return fail(err)
 	}
-	return run(ctx, s, d, bound, opts)
+	return run(ctx, s, d, bound, redact, opts)
 }
 
 // ErrDrift is wrapped by ApplyPlan's error when the destination changed
@@ -142,7 +153,7 @@ var ErrDrift = errors.New("the destination drifted")
 // objects are decoded into the source's object types, destination objects
 // are looked up in the re-imported destination, values are converted to the
 // attribute's type.
-func bind(s, d *tree, p *Plan) (*Plan, error) {
+func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 	if p.sources == nil {
 		return p, nil
 	}
@@ -154,7 +165,7 @@ func bind(s, d *tree, p *Plan) (*Plan, error) {
 		if a.Kind == KindError {
 			continue
 		}
-		where := func(err error) error { return fmt.Errorf("action %d %v: %w", i+1, *a, err) }
+		where := func(err error) error { return fmt.Errorf("action %d %s: %w", i+1, a.message(redact), err) }
 		sb, ok1 := s.byName[a.Branch]
 		db, ok2 := d.byName[a.Branch]
 		if !ok1 || !ok2 {
@@ -201,13 +212,10 @@ func bind(s, d *tree, p *Plan) (*Plan, error) {
 }
 
 // run checks the guards, then dispatches every action of the plan.
-func run(ctx context.Context, s, d *tree, p *Plan, opts []ApplyOption) (*Report, error) {
+func run(ctx context.Context, s, d *tree, p *Plan, redact bool, opts []ApplyOption) (*Report, error) {
 	var cfg applyConfig
 	for _, o := range opts {
 		o(&cfg)
-	}
-	if d.tmpl == nil {
-		return nil, fmt.Errorf("dss: apply %s to %s: tree %s has no template (call SetTemplate), nothing applied", s.name, d.name, d.name)
 	}
 	if err := checkGuards(p, d); err != nil {
 		return nil, err
@@ -231,7 +239,7 @@ func run(ctx context.Context, s, d *tree, p *Plan, opts []ApplyOption) (*Report,
 			r.Applied++
 			continue
 		}
-		r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: s.redact || d.redact})
+		r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: redact})
 		if cfg.stopOnError {
 			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
 		}

@@ -142,6 +142,8 @@ func appendCanonical(buf []byte, v reflect.Value) []byte {
 //	{"version":1,"source":"source","dest":"dest",
 //	 "source_counts":{"users":2},
 //	 "fingerprints":{"users":"<sha256 hex>"},
+//	 "summary":{"branches":[{"branch":"users","created":0,"updated":1,
+//	   "deleted":0,"unchanged":1}],"errors":0},
 //	 "actions":[{"kind":"update","name":"update_name","branch":"users",
 //	   "id":"11111","attr":"name","value":"Old Name","dest_value":"New Name",
 //	   "source":{"idnumber":"11111","name":"Old Name"}}]}
@@ -155,6 +157,7 @@ type planJSON struct {
 	Dest         string            `json:"dest"`
 	SourceCounts map[string]int    `json:"source_counts"`
 	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+	Summary      Summary           `json:"summary"`
 	Actions      []actionJSON      `json:"actions"`
 }
 
@@ -173,7 +176,7 @@ type actionJSON struct {
 // MarshalJSON encodes the plan in the documented, versioned schema.
 func (p *Plan) MarshalJSON() ([]byte, error) {
 	pj := planJSON{Version: PlanVersion, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
-		Fingerprints: p.Fingerprints, Actions: make([]actionJSON, len(p.Actions))}
+		Fingerprints: p.Fingerprints, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
 	for i, a := range p.Actions {
 		aj := actionJSON{Kind: a.Kind.String(), Name: a.Name, Branch: a.Branch, ID: a.ID, Attr: a.Attr,
 			Value: a.Value, DestValue: a.DestValue}
@@ -204,7 +207,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("dss: plan: version %d, this dss reads version %d", pj.Version, PlanVersion)
 	}
 	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, Fingerprints: pj.Fingerprints,
-		Actions: make([]Action, len(pj.Actions)), sources: make([]Record, len(pj.Actions))}
+		Summary: pj.Summary, Actions: make([]Action, len(pj.Actions)), sources: make([]Record, len(pj.Actions))}
 	for i, aj := range pj.Actions {
 		k := slices.Index(kindNames[:], aj.Kind)
 		if k < 0 {

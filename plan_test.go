@@ -3,6 +3,7 @@ package dss
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,7 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	var back Plan
 	require.NoError(t, json.Unmarshal(data, &back))
 	require.Equal(t, messages(src.Diff(dst)), planMessages(&back))
+	require.Equal(t, p.Summary, back.Summary, "the summary comes back")
 	again, err := json.Marshal(&back)
 	require.NoError(t, err)
 	require.JSONEq(t, string(data), string(again), "decode then encode changes nothing")
@@ -84,4 +86,27 @@ func TestPlanDecodeErrors(t *testing.T) {
 	var p Plan
 	require.ErrorContains(t, json.Unmarshal([]byte(`{"version":2}`), &p), "version 2, this dss reads version 1")
 	require.ErrorContains(t, json.Unmarshal([]byte(`{"version":1,"actions":[{"kind":"explode"}]}`), &p), `action 1: unknown kind "explode"`)
+}
+
+// TestApplyPlanRedactsValues: an action of a saved plan that no longer
+// binds is named in the error without its values when the source tree
+// redacts them.
+func TestApplyPlanRedactsValues(t *testing.T) {
+	src, dst := scenario(t)
+	p, err := src.Plan(dst)
+	require.NoError(t, err)
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	var saved Plan
+	require.NoError(t, json.Unmarshal(data, &saved))
+	i := slices.IndexFunc(saved.Actions, func(a Action) bool { return a.Kind == KindUpdate })
+	require.GreaterOrEqual(t, i, 0)
+	saved.Actions[i].Value = map[string]any{"secret": "hunter2"} // converts to no attribute type
+	require.NoError(t, dst.SetTemplate(&fakeTemplate{dest: dst}))
+	bare := NewTree[srcTree]("source")
+	bare.RedactValues = true
+	_, err = bare.ApplyPlan(context.Background(), dst, &saved)
+	require.ErrorIs(t, err, ErrConvert)
+	require.NotContains(t, err.Error(), "hunter2")
+	require.Contains(t, err.Error(), "[redacted]")
 }

@@ -10,17 +10,17 @@ import (
 
 // BranchSummary counts what a plan does to one branch of the destination.
 type BranchSummary struct {
-	Branch    string
-	Created   int // new_<branch> actions
-	Updated   int // objects with at least one attribute change
-	Deleted   int // old_<branch> actions
-	Unchanged int // objects on both sides with no change
+	Branch    string `json:"branch"`
+	Created   int    `json:"created"`   // new_<branch> actions
+	Updated   int    `json:"updated"`   // objects with at least one attribute change
+	Deleted   int    `json:"deleted"`   // old_<branch> actions
+	Unchanged int    `json:"unchanged"` // objects on both sides with no change
 }
 
 // Summary counts what a plan does, per branch in the source's branch order.
 type Summary struct {
-	Branches []BranchSummary
-	Errors   int // model errors (KindError actions)
+	Branches []BranchSummary `json:"branches"`
+	Errors   int             `json:"errors"` // model errors (KindError actions)
 }
 
 // Changes returns the number of objects the plan creates, updates or deletes.

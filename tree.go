@@ -41,7 +41,7 @@ type tree struct {
 	byName    map[string]branch
 	tmpl      *template
 	importErr error // the last Import's error
-	redact    bool  // RedactValues, as of the last Import, Load or Apply
+	redact    bool  // RedactValues, as of the last Import or Load
 }
 
 // AnyTree is any *Tree[T], whatever its T: the two sides of a sync usually
