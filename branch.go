@@ -309,10 +309,9 @@ func (b *Branch[K, V]) objects() iter.Seq[unsafe.Pointer] {
 	}
 }
 
-// run imports the branch: it replaces the branch's objects with what the
-// importer yields, then completes them.
+// run imports the branch, which Tree.Import has emptied: it fills it with
+// what the importer yields, then completes the objects.
 func (b *Branch[K, V]) run(ctx context.Context) error {
-	b.reset()
 	if b.Unique {
 		// One record is one object: the objects need no map to be found
 		// while importing, and repeated idnumbers show up side by side once

@@ -91,16 +91,20 @@ type branchPair struct {
 
 type attrNames struct{ update, add, remove string }
 
+// The action names: what Diff calls its actions, and what SetTemplate
+// looks for methods for.
+func newName(branch string) string { return "new_" + branch }
+func oldName(branch string) string { return "old_" + branch }
+func namesFor(branch, key string) attrNames {
+	return attrNames{update: "update_" + key, add: "add_" + key + "_to_" + branch, remove: "remove_" + key + "_from_" + branch}
+}
+
 func newBranchPair(src, dst branch) *branchPair {
 	name := src.Name()
 	bp := &branchPair{src: src, dst: dst, pp: pairFor(src.objPlan(), dst.objPlan()),
-		new: "new_" + name, old: "old_" + name}
+		new: newName(name), old: oldName(name)}
 	for _, pf := range bp.pp.fields {
-		bp.names = append(bp.names, attrNames{
-			update: "update_" + pf.src.key,
-			add:    "add_" + pf.src.key + "_to_" + name,
-			remove: "remove_" + pf.src.key + "_from_" + name,
-		})
+		bp.names = append(bp.names, namesFor(name, pf.src.key))
 	}
 	return bp
 }

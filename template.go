@@ -55,16 +55,17 @@ func (t *tree) actionNames() map[string]string {
 	names := map[string]string{}
 	for _, b := range t.branches {
 		add := func(n string) { names[camelCase(n)] = n }
-		add("new_" + b.Name())
-		add("old_" + b.Name())
+		add(newName(b.Name()))
+		add(oldName(b.Name()))
 		p := b.objPlan()
 		for _, i := range p.synced {
 			f := &p.fields[i]
+			n := namesFor(b.Name(), f.key)
 			if f.list {
-				add("add_" + f.key + "_to_" + b.Name())
-				add("remove_" + f.key + "_from_" + b.Name())
+				add(n.add)
+				add(n.remove)
 			} else {
-				add("update_" + f.key)
+				add(n.update)
 			}
 		}
 	}
@@ -130,8 +131,9 @@ func closest(name string, names map[string]string) []string {
 		d    int
 	}
 	var all []scored
+	lower := strings.ToLower(name)
 	for n := range names {
-		all = append(all, scored{n, editDistance(strings.ToLower(name), strings.ToLower(n))})
+		all = append(all, scored{n, editDistance(lower, strings.ToLower(n))})
 	}
 	slices.SortFunc(all, func(a, b scored) int {
 		if a.d != b.d {

@@ -55,8 +55,7 @@ type AnyTree interface {
 // ImportAll imports the trees at the same time, one goroutine each, and
 // returns their errors joined. Each tree still runs its own importers in
 // branch order; the importers of different trees must not share state
-// without locking. Two trees import in about the time of the slower one
-// on a machine with two cores.
+// without locking.
 func ImportAll(ctx context.Context, trees ...AnyTree) error {
 	errs := make([]error, len(trees))
 	var wg sync.WaitGroup
