@@ -93,7 +93,7 @@ func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (
 	if err := hasTemplate(s, d); err != nil {
 		return nil, err
 	}
-	return run(ctx, s, d, makePlan(s, d, false), t.redact(d), opts)
+	return run(ctx, s, d, makePlan(s, d), t.redact(d), opts)
 }
 
 // redact reports whether values stay out of Apply's errors: when either
@@ -160,6 +160,10 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 	out := *p
 	out.Actions = slices.Clone(p.Actions)
 	out.sources = nil
+	// Diff puts an object's actions side by side and gives them one source
+	// object; decoding each action's record anew would not.
+	var lastBranch, lastID string
+	var lastSource any
 	for i := range out.Actions {
 		a := &out.Actions[i]
 		if a.Kind == KindError {
@@ -172,11 +176,14 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 			return nil, where(fmt.Errorf("%w: %s", ErrNoBranch, a.Branch))
 		}
 		if rec := p.sources[i]; rec != nil {
-			obj, err := sb.newObject(rec)
-			if err != nil {
-				return nil, where(err)
+			if lastSource == nil || a.Branch != lastBranch || a.ID != lastID {
+				obj, err := sb.newObject(rec)
+				if err != nil {
+					return nil, where(err)
+				}
+				lastBranch, lastID, lastSource = a.Branch, a.ID, obj
 			}
-			a.Source = obj
+			a.Source = lastSource
 		}
 		if a.Kind == KindNew {
 			continue

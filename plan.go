@@ -49,7 +49,9 @@ func (t *Tree[T]) Plan(dst AnyTree) (*Plan, error) {
 	if tr := failedImport(s, d); tr != nil {
 		return nil, fmt.Errorf("dss: plan %s to %s: import of %s failed: %w", s.name, d.name, tr.name, tr.importErr)
 	}
-	return makePlan(s, d, true), nil
+	p := makePlan(s, d)
+	p.Fingerprints = d.fingerprints()
+	return p, nil
 }
 
 // failedImport returns the first tree whose last import failed, or nil.
@@ -63,7 +65,7 @@ func failedImport(trees ...*tree) *tree {
 }
 
 // makePlan collects the plan of s to d; the callers have checked the imports.
-func makePlan(s, d *tree, fingerprints bool) *Plan {
+func makePlan(s, d *tree) *Plan {
 	p := &Plan{Source: s.name, Dest: d.name, SourceCounts: map[string]int{}}
 	for _, b := range s.branches {
 		p.SourceCounts[b.Name()] = b.Len()
@@ -73,9 +75,6 @@ func makePlan(s, d *tree, fingerprints bool) *Plan {
 		return nil
 	})
 	p.Summary = sum
-	if fingerprints {
-		p.Fingerprints = d.fingerprints()
-	}
 	return p
 }
 

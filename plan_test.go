@@ -59,6 +59,14 @@ func TestApplySavedPlan(t *testing.T) {
 	require.Equal(t, 8, r.Applied)
 	require.Empty(t, messages(src.Diff(dst2)), "the saved plan did not converge")
 	require.IsType(t, &srcUser{}, r.Plan[0].Source)
+	shared := 0
+	for i := 1; i < len(r.Plan); i++ {
+		if a, b := r.Plan[i-1], r.Plan[i]; a.Source != nil && a.Branch == b.Branch && a.ID == b.ID {
+			require.Same(t, a.Source, b.Source, "one object's actions share its source object, as Diff's do")
+			shared++
+		}
+	}
+	require.Positive(t, shared, "the scenario has an object with several actions")
 }
 
 func TestApplyPlanRefusesDrift(t *testing.T) {
