@@ -111,12 +111,11 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 	source.Branches.Users.Unique = true // one row per user: a repeated idnumber is an error
 	source.Branches.Groups.Importer = departmentGroups(source.Branches.Users)
 
-	if err := dest.Import(ctx); err != nil {
-		return exitError, err
-	}
-
 	var plan *dss.Plan
 	if o.plan != "" {
+		if err := dest.Import(ctx); err != nil {
+			return exitError, err
+		}
 		data, err := os.ReadFile(o.plan)
 		if err != nil {
 			return exitError, err
@@ -126,7 +125,8 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 			return exitError, fmt.Errorf("%s: %w", o.plan, err)
 		}
 	} else {
-		if err := source.Import(ctx); err != nil {
+		// The export and the database are read at the same time.
+		if err := dss.ImportAll(ctx, source, dest); err != nil {
 			return exitError, err
 		}
 		if plan, err = source.Plan(dest); err != nil {
