@@ -374,9 +374,7 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		}
 	}
 	var k K
-	if s, ok := idv.(string); ok && isString[K]() {
-		k = *(*K)(unsafe.Pointer(&s))
-	} else if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
+	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}
 	var zero K
@@ -390,8 +388,9 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 	}
 	if !exists {
 		obj = new(V)
+		*(*K)(unsafe.Add(unsafe.Pointer(obj), b.idOff)) = k
 	}
-	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, b.IgnoreUnknownKeys); err != nil {
+	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, true, b.IgnoreUnknownKeys); err != nil {
 		ke := err.(*keyError)
 		if ce, ok := ke.err.(*conflictError); ok {
 			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact
@@ -402,14 +401,6 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		b.insert(k, obj, pos)
 	}
 	return nil
-}
-
-// isString reports whether K is string itself, whose values the idnumber of
-// a record can be used as without conversion.
-func isString[K cmp.Ordered]() bool {
-	var k K
-	_, ok := any(k).(string)
-	return ok
 }
 
 // finish normalises lists to sorted sets and, if derive is set, lets objects
@@ -492,7 +483,7 @@ func (b *Branch[K, V]) lookup(id string) (any, bool) {
 // newObject decodes a record into a new object outside the branch.
 func (b *Branch[K, V]) newObject(rec Record) (any, error) {
 	obj := new(V)
-	if err := b.plan.decode(unsafe.Pointer(obj), rec, false, true); err != nil {
+	if err := b.plan.decode(unsafe.Pointer(obj), rec, false, false, true); err != nil {
 		return nil, err
 	}
 	b.plan.normalize(unsafe.Pointer(obj))

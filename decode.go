@@ -43,8 +43,10 @@ func (e *keyError) Unwrap() error { return e.err }
 
 // decode writes rec into the object at obj. When merge is true the object
 // already holds earlier records with the same idnumber: lists accumulate,
-// and a scalar may only repeat the value it has, or fill a zero one.
-func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bool) error {
+// and a scalar may only repeat the value it has, or fill a zero one. When
+// hasID is true the object already holds the record's idnumber (the branch
+// converted it to find the object), so it is not converted again.
+func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, hasID, ignoreUnknown bool) error {
 	var seen uint64     // fields set by this record, the first 64
 	var seenMore []bool // and the others, for very wide types
 	for key, v := range rec {
@@ -73,8 +75,7 @@ func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, ignoreUnknown bo
 		switch {
 		case f.list:
 			err = f.appendList(obj, v)
-		case merge && i == p.id:
-			// The object was found by this very idnumber.
+		case hasID && i == p.id:
 		case merge:
 			err = f.mergeScalar(obj, v)
 		default:

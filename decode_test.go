@@ -123,6 +123,8 @@ func TestDecodeErrors(t *testing.T) {
 			`dss: source.things: record 1: idnumber '1': key "t" value "28/11/2026": cannot convert to time.Time: not an RFC 3339 time or date`},
 		{"text not in UTF-8", []Record{{"idnumber": "1", "s": "caf\xe9"}}, ErrConvert,
 			`dss: source.things: record 1: idnumber '1': key "s" value "caf\xe9": cannot convert to string: not valid UTF-8`},
+		{"idnumber not in UTF-8", []Record{{"idnumber": "1\xe9"}}, ErrConvert,
+			`dss: source.things: record 1: key "idnumber" value "1\xe9": cannot convert to string: not valid UTF-8`},
 		{"wrong type for string", []Record{{"idnumber": "1", "s": 2.5}}, ErrConvert,
 			`dss: source.things: record 1: idnumber '1': key "s" value 2.5: cannot convert to string: wrong type float64`},
 		{"bad list element", []Record{{"idnumber": "1", "li": []string{"1", "x"}}}, ErrConvert,
