@@ -125,8 +125,8 @@ func (im *Importer) SizeHint() int { return im.hint }
 // yielded starts; dss calls it to say where a bad record came from.
 func (im *Importer) Position() dss.Pos { return im.pos }
 
-// Import reads the CSV and calls yield with a new Record for each row, in
-// order. It stops at the first error: yield's, returned as is; the
+// Import reads the CSV and calls yield with a Record for each row, in order:
+// one map, cleared for each row, as dss.Importer allows. It stops at the first error: yield's, returned as is; the
 // context's; the error opening the file (an *fs.PathError, wrapped); or an
 // *Error naming the file, line and column.
 //

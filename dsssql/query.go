@@ -75,7 +75,8 @@ func Table(db Queryer, table string, columns ...string) *Importer {
 }
 
 // Import runs the query and calls yield once per row, in the order of the
-// result, with a new record each time. It stops at the first error. An error
+// result, with one record map that it clears for each row (dss keeps nothing
+// of a record after yield returns). It stops at the first error. An error
 // of yield is returned as it is; the others begin with "dss: sql NAME: " and
 // wrap their cause, including ctx's error when ctx ends during the import.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) (err error) {
@@ -121,6 +122,7 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) (e
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	rec := make(dss.Record, len(cols))
 	for rows.Next() {
 		im.row++
 		if err := ctx.Err(); err != nil {
@@ -129,7 +131,7 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) (e
 		if err := rows.Scan(ptrs...); err != nil {
 			return im.errorf("row %d: %w", im.row, err)
 		}
-		rec := make(dss.Record, len(cols))
+		clear(rec) // keys a Preprocess hook added never reach the next row
 		for i, c := range cols {
 			rec[c] = vals[i]
 		}
