@@ -34,15 +34,19 @@ func (e *ActionError) Unwrap() error { return e.Err }
 type Report struct {
 	Plan           []Action
 	Attempted      int            // actions Apply reached (applied, failed or not implemented)
-	Applied        int            // actions whose template method succeeded
+	Applied        int            // actions the template applied
 	Failed         []ActionError  // actions that failed, in order, each with its error
-	NotImplemented map[string]int // action name -> count, for actions without a method
+	NotImplemented map[string]int // action name -> count, for actions without a method (AllowPartial)
 }
 
 // NotApplied returns the actions Apply did not reach because it was stopped.
 func (r *Report) NotApplied() []Action { return r.Plan[r.Attempted:] }
 
-// String summarises the report in one line per fact.
+// maxReportedFailures is how many failures Report.String lists one by one.
+const maxReportedFailures = 10
+
+// String summarises the report in one line per fact, listing at most the
+// first ten failures.
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of %d actions applied, %d failed", r.Applied, len(r.Plan), len(r.Failed))
@@ -52,7 +56,11 @@ func (r *Report) String() string {
 	for _, name := range slices.Sorted(maps.Keys(r.NotImplemented)) {
 		fmt.Fprintf(&b, "\nnot implemented: %s (%d)", name, r.NotImplemented[name])
 	}
-	for _, f := range r.Failed {
+	for i, f := range r.Failed {
+		if i == maxReportedFailures {
+			fmt.Fprintf(&b, "\n... and %d more failures", len(r.Failed)-i)
+			break
+		}
 		fmt.Fprintf(&b, "\nfailed: %s: %v", f.Action.message(f.redact), f.Err)
 	}
 	return b.String()
@@ -62,91 +70,180 @@ func (r *Report) String() string {
 type ApplyOption func(*applyConfig)
 
 type applyConfig struct {
-	stopOnError bool
+	stopOnError  bool
+	allowPartial bool
 }
 
 // StopOnError makes Apply stop at the first failed action instead of going
 // on with the next.
 func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = true } }
 
-// Apply is the original's source >> dest: it computes the plan t.Diff(dst)
-// and calls, for each action in order, the method of dst's template named
-// after it (see SetTemplate).
-//
-// Apply refuses to start, changing nothing, when either tree's last Import
-// failed, dst has no template, or the plan breaks the Guard of one of dst's
-// branches (too many deletions or list removals, or an empty source branch).
-// Then it goes through the whole plan:
-// an action whose method returns an error or panics is recorded as failed
-// and Apply goes on (or stops, with StopOnError); an action without a method
-// is counted as not implemented; a model error (KindError) is a failure and
-// is not dispatched. Cancelling ctx stops Apply between two actions.
-//
-// The Report says what was applied, what failed and what was not reached.
-// The error is nil only if every reached action was applied or not
-// implemented and Apply was not stopped.
-func (t *Tree[T]) Apply(ctx context.Context, dst AnyTree, opts ...ApplyOption) (*Report, error) {
-	s, d := &t.t, dst.core()
-	if tr := failedImport(s, d); tr != nil {
-		return nil, fmt.Errorf("dss: apply %s to %s: import of %s failed, nothing applied: %w", s.name, d.name, tr.name, tr.importErr)
-	}
-	if err := hasTemplate(s, d); err != nil {
-		return nil, err
-	}
-	return run(ctx, s, d, makePlan(s, d), t.redact(d), opts)
-}
+// AllowPartial lets Apply run a plan that holds actions the template does
+// not implement: they are skipped and counted in Report.NotImplemented.
+// Without it, Apply refuses such a plan before the first action.
+func AllowPartial() ApplyOption { return func(c *applyConfig) { c.allowPartial = true } }
 
-// redact reports whether values stay out of Apply's errors: when either
-// tree asks for it.
-func (t *Tree[T]) redact(d *tree) bool { return t.RedactValues || t.t.redact || d.redact }
-
-// hasTemplate refuses to apply to a destination without a template, before
-// any plan is made.
-func hasTemplate(s, d *tree) error {
-	if d.tmpl == nil {
-		return fmt.Errorf("dss: apply %s to %s: tree %s has no template (call SetTemplate), nothing applied", s.name, d.name, d.name)
+// apply checks everything that can refuse the plan, then dispatches it.
+func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, opts []ApplyOption) (*Report, error) {
+	var cfg applyConfig
+	for _, o := range opts {
+		o(&cfg)
 	}
-	return nil
-}
-
-// ApplyPlan applies a plan made earlier by Plan, perhaps by another run that
-// saved it as JSON. dst must have been imported again; ApplyPlan refuses the
-// plan, applying nothing, if dst's branches are not exactly as they were when
-// the plan was made (their fingerprints differ), so that what was reviewed is
-// what is applied. t supplies the source object types; it need not be
-// imported. Otherwise ApplyPlan works as Apply does.
-func (t *Tree[T]) ApplyPlan(ctx context.Context, dst AnyTree, p *Plan, opts ...ApplyOption) (*Report, error) {
-	s, d := &t.t, dst.core()
 	fail := func(err error) (*Report, error) {
-		return nil, fmt.Errorf("dss: apply plan %s to %s: %w; nothing applied", p.Source, p.Dest, err)
+		return nil, fmt.Errorf("dss: apply %s to %s: %w; nothing applied", s.name, d.name, err)
 	}
-	if p.Source != s.name || p.Dest != d.name {
-		return fail(fmt.Errorf("the trees are %s and %s", s.name, d.name))
+	switch {
+	case p == nil:
+		return fail(errors.New("the plan is nil"))
+	case tmpl == nil:
+		return fail(errors.New("the template is nil"))
+	case p.spent:
+		return fail(ErrSpent)
 	}
-	if tr := failedImport(s, d); tr != nil {
-		return fail(fmt.Errorf("import of %s failed: %w", tr.name, tr.importErr))
-	}
-	if err := hasTemplate(s, d); err != nil {
-		return nil, err
-	}
-	if p.Fingerprints == nil {
-		return fail(errors.New("the plan has no fingerprints (make it with Tree.Plan)"))
-	}
-	for _, b := range d.branches {
-		if p.Fingerprints[b.Name()] != fingerprint(b) {
-			return fail(fmt.Errorf("%w: branch %s changed since the plan was made", ErrDrift, b.Name()))
-		}
-	}
-	redact := t.redact(d)
-	bound, err := bind(s, d, p, redact)
-	if err != nil {
+	if err := d.ready(); err != nil {
 		return fail(err)
 	}
-	return run(ctx, s, d, bound, redact, opts)
+	redact := s.redact || d.redact
+	bound := p
+	if p.decoded {
+		if p.Source != s.name || p.Dest != d.name {
+			return fail(fmt.Errorf("the plan is for %s to %s", p.Source, p.Dest))
+		}
+		for _, b := range d.branches {
+			if p.fingerprints[b.Name()] != fingerprint(b) {
+				return fail(fmt.Errorf("%w: branch %s changed since the plan was made", ErrDrift, b.Name()))
+			}
+		}
+		var err error
+		if bound, err = bind(s, d, p, redact); err != nil {
+			return fail(err)
+		}
+		bound.refusal = judge(bound, d)
+	} else {
+		if p.s != s || p.d != d {
+			return fail(errors.New("the plan was made by another datastore"))
+		}
+		if err := s.ready(); err != nil {
+			return fail(err)
+		}
+		if p.srcGen != s.gen || p.dstGen != d.gen {
+			return fail(fmt.Errorf("%w: a tree was imported again since it was made", ErrStale))
+		}
+	}
+	if err := bound.refusal; err != nil {
+		return nil, err
+	}
+	if m, ok := tmpl.(*methods); ok {
+		rm, err := m.resolve(d)
+		if err != nil {
+			return nil, err
+		}
+		tmpl = rm
+	}
+	if im, ok := tmpl.(Implementer); ok && !cfg.allowPartial {
+		if err := missing(bound.Actions, im, tmpl); err != nil {
+			return nil, err
+		}
+	}
+	return run(ctx, s, d, p, bound.Actions, tmpl, redact, cfg)
 }
 
-// ErrDrift is wrapped by ApplyPlan's error when the destination changed
-// since the plan was made.
+// missing lists the plan's actions that the template does not implement.
+func missing(plan []Action, im Implementer, tmpl Template) error {
+	counts := map[string]int{}
+	for _, a := range plan {
+		if a.Kind != KindError && !im.Implements(a.Name) {
+			counts[a.Name]++
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		problems = append(problems, fmt.Sprintf("no method %s for %d %s actions (pass dss.AllowPartial() to skip them)",
+			camelCase(name), counts[name], name))
+	}
+	typ := fmt.Sprintf("%T", tmpl)
+	if m, ok := tmpl.(*methods); ok {
+		typ = fmt.Sprintf("%T", m.v)
+	}
+	return &TemplateError{Type: typ, Problems: problems}
+}
+
+// batchLimiter is a template that takes some actions one at a time.
+type batchLimiter interface {
+	batchLimit(name string) int
+}
+
+// run dispatches the actions of the plan p, a batch at a time. The plan is
+// spent, and the destination no longer as imported, from the first call on.
+func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig) (*Report, error) {
+	r := &Report{Plan: actions, NotImplemented: map[string]int{}}
+	limiter, _ := tmpl.(batchLimiter)
+	im, _ := tmpl.(Implementer)
+	stopped := func(err error) (*Report, error) {
+		return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, r.Attempted, len(actions), err)
+	}
+	for i := 0; i < len(actions); {
+		if err := ctx.Err(); err != nil {
+			return stopped(err)
+		}
+		a := actions[i]
+		if a.Kind == KindError { // judge refuses a plan with one; never dispatch it
+			r.Attempted = i + 1
+			r.Failed = append(r.Failed, ActionError{Action: a, Err: a.Err, redact: redact})
+			i++
+			continue
+		}
+		if im != nil && !im.Implements(a.Name) { // only with AllowPartial
+			r.Attempted = i + 1
+			r.NotImplemented[a.Name]++
+			i++
+			continue
+		}
+		end := i + 1
+		limit := 0
+		if limiter != nil {
+			limit = limiter.batchLimit(a.Name)
+		}
+		for end < len(actions) && actions[end].Name == a.Name && (limit == 0 || end-i < limit) {
+			end++
+		}
+		batch := actions[i:end:end]
+		p.spent, d.state = true, stateApplied
+		err := call(ctx, tmpl, batch)
+		var be *BatchError
+		switch {
+		case err == nil:
+			r.Applied += len(batch)
+			r.Attempted = end
+			i = end
+			continue
+		case errors.As(err, &be) && be.Index >= 0 && be.Index < len(batch):
+			r.Applied += be.Index
+			r.Attempted = i + be.Index + 1
+			r.Failed = append(r.Failed, ActionError{Action: batch[be.Index], Err: be.Err, redact: redact})
+			i += be.Index + 1
+		default: // the whole batch failed
+			r.Attempted = end
+			for _, a := range batch {
+				r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: redact})
+			}
+			i = end
+		}
+		if cfg.stopOnError {
+			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
+		}
+	}
+	if n := len(r.Failed); n > 0 {
+		return r, fmt.Errorf("dss: apply %s to %s: %d of %d actions failed, the first: %w", s.name, d.name, n, len(actions), &r.Failed[0])
+	}
+	return r, nil
+}
+
+// ErrDrift is wrapped by Apply's error when the destination changed since a
+// saved plan was made.
 var ErrDrift = errors.New("the destination drifted")
 
 // bind turns a decoded plan's JSON values into the trees' types: source
@@ -157,9 +254,8 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 	if p.sources == nil {
 		return p, nil
 	}
-	out := *p
-	out.Actions = slices.Clone(p.Actions)
-	out.sources = nil
+	out := &Plan{Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts, Summary: p.Summary,
+		Actions: slices.Clone(p.Actions)}
 	// Diff puts an object's actions side by side and gives them one source
 	// object; decoding each action's record anew would not.
 	var lastBranch, lastID string
@@ -215,54 +311,15 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 			a.DestValue = nil
 		}
 	}
-	return &out, nil
+	return out, nil
 }
 
-// run checks the guards, then dispatches every action of the plan.
-func run(ctx context.Context, s, d *tree, p *Plan, redact bool, opts []ApplyOption) (*Report, error) {
-	var cfg applyConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := checkGuards(p, d); err != nil {
-		return nil, err
-	}
-	r := &Report{Plan: p.Actions, NotImplemented: map[string]int{}}
-	for i, a := range r.Plan {
-		if err := ctx.Err(); err != nil {
-			return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, i, len(r.Plan), err)
-		}
-		r.Attempted = i + 1
-		var err error
-		if a.Kind == KindError {
-			err = a.Err
-		} else if m, ok := d.tmpl.methods[a.Name]; !ok {
-			r.NotImplemented[a.Name]++
-			continue
-		} else {
-			err = call(ctx, m, a)
-		}
-		if err == nil {
-			r.Applied++
-			continue
-		}
-		r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: redact})
-		if cfg.stopOnError {
-			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
-		}
-	}
-	if n := len(r.Failed); n > 0 {
-		return r, fmt.Errorf("dss: apply %s to %s: %d of %d actions failed, the first: %w", s.name, d.name, n, len(r.Plan), &r.Failed[0])
-	}
-	return r, nil
-}
-
-// call runs one template method, turning a panic into an error.
-func call(ctx context.Context, m templateMethod, a Action) (err error) {
+// call hands one batch to the template, turning a panic into an error.
+func call(ctx context.Context, tmpl Template, batch []Action) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
-	return m(ctx, a)
+	return tmpl.Apply(ctx, batch)
 }

@@ -40,19 +40,22 @@ func yieldAll(recs []Record) Importer {
 	})
 }
 
-func benchTrees(b *testing.B, n, changed int) (*Tree[srcTree], *Tree[dstTree]) {
+func benchDatastore(b *testing.B, n, changed int) *Datastore[srcTree, dstTree] {
 	srecs, drecs := benchRecords(n, changed)
-	src, dst := NewTree[srcTree]("source"), NewTree[dstTree]("dest")
-	src.Branches.Users.Importer = yieldAll(srecs)
-	src.Branches.Groups.Importer = deptGroups(src.Branches.Users)
-	dst.Branches.Users.Importer = yieldAll(drecs)
-	dst.Branches.Groups.Importer = deptGroups2(dst.Branches.Users)
-	for _, t := range []interface{ Import(context.Context) error }{src, dst} {
-		if err := t.Import(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+	ds := New[srcTree, dstTree]()
+	ds.Source.Branches.Users.Importer = yieldAll(srecs)
+	ds.Source.Branches.Groups.Importer = deptGroups(ds.Source.Branches.Users)
+	ds.Dest.Branches.Users.Importer = yieldAll(drecs)
+	ds.Dest.Branches.Groups.Importer = deptGroups2(ds.Dest.Branches.Users)
+	if err := ds.Import(context.Background()); err != nil {
+		b.Fatal(err)
 	}
-	return src, dst
+	return ds
+}
+
+func benchTrees(b *testing.B, n, changed int) (*Tree[srcTree], *Tree[dstTree]) {
+	ds := benchDatastore(b, n, changed)
+	return ds.Source, ds.Dest
 }
 
 // BenchmarkDecode measures decoding 100,000 user records into a branch,
@@ -110,12 +113,27 @@ func BenchmarkDiff0(b *testing.B)  { benchDiff(b, 0) }
 func BenchmarkDiff1(b *testing.B)  { benchDiff(b, 1) }
 func BenchmarkDiff50(b *testing.B) { benchDiff(b, 50) }
 
-// BenchmarkPrint writes the plan of 100,000 users, 1% renamed.
-func BenchmarkPrint(b *testing.B) {
-	src, dst := benchTrees(b, 100_000, 1)
+// BenchmarkPlan makes the plan of 100,000 users, 1% renamed: Diff, the
+// summary and the guards' verdict.
+func BenchmarkPlan(b *testing.B) {
+	ds := benchDatastore(b, 100_000, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := src.Print(dst, io.Discard); err != nil {
+		if _, err := ds.Plan(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPrint writes the plan of 100,000 users, 1% renamed.
+func BenchmarkPrint(b *testing.B) {
+	p, err := benchDatastore(b, 100_000, 1).Plan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Print(io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -128,13 +146,16 @@ func (noopTemplate) UpdateName(ctx context.Context, a Action) error { return nil
 // BenchmarkApply applies the plan of 100,000 users, 1% renamed, through a
 // template that does nothing: the cost of dss's own dispatch.
 func BenchmarkApply(b *testing.B) {
-	src, dst := benchTrees(b, 100_000, 1)
-	if err := dst.SetTemplate(noopTemplate{}); err != nil {
+	ds := benchDatastore(b, 100_000, 1)
+	p, err := ds.Plan()
+	if err != nil {
 		b.Fatal(err)
 	}
+	tmpl := Methods(noopTemplate{})
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := src.Apply(context.Background(), dst)
+		p.spent, ds.Dest.t.state = false, stateReady // the same plan, as if new
+		r, err := ds.Apply(context.Background(), p, tmpl)
 		if err != nil || r.Applied != 1000 {
 			b.Fatal(r, err)
 		}

@@ -2,7 +2,6 @@ package dss
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,7 +25,7 @@ func convergenceCases(t *testing.T) int {
 
 // randomTrees builds a source and a destination that share some users and
 // differ in every way dss knows: scalars, lists, additions and deletions.
-func randomTrees(t *testing.T, rng *rand.Rand) (*Tree[srcTree], *Tree[dstTree]) {
+func randomTrees(t *testing.T, rng *rand.Rand) (*Datastore[srcTree, dstTree], *memDest) {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	tags := func() []string {
 		var out []string
@@ -74,22 +73,19 @@ func randomTrees(t *testing.T, rng *rand.Rand) (*Tree[srcTree], *Tree[dstTree]) 
 		}
 		return out
 	}
-	// Users are unique either way; a Unique branch keeps no map, which the
-	// template's Put and Delete must then build.
-	src := NewTree[srcTree]("source")
-	src.Branches.Users.Unique = rng.IntN(2) == 0
-	src.Branches.Users.Importer = Records(dedupe(srecs)...)
-	src.Branches.Groups.Importer = deptGroups(src.Branches.Users)
-	require.NoError(t, src.Import(context.Background()))
-	dst := NewTree[dstTree]("dest")
-	dst.Branches.Users.Unique = rng.IntN(2) == 0
-	dst.Branches.Users.Importer = Records(dedupe(drecs)...)
-	dst.Branches.Groups.Importer = Records(groups...)
-	require.NoError(t, dst.Import(context.Background()))
-	for _, g := range []*Guard{&dst.Branches.Users.Guard, &dst.Branches.Groups.Guard} {
+	// Users are unique either way; a Unique branch keeps no map.
+	ds := New[srcTree, dstTree]()
+	ds.Source.Branches.Users.Unique = rng.IntN(2) == 0
+	ds.Source.Branches.Users.Importer = Records(dedupe(srecs)...)
+	ds.Source.Branches.Groups.Importer = deptGroups(ds.Source.Branches.Users)
+	ds.Dest.Branches.Users.Unique = rng.IntN(2) == 0
+	m := newMemDest(t, dedupe(drecs), groups)
+	m.importers(ds.Dest)
+	require.NoError(t, ds.Import(context.Background()))
+	for _, g := range []*Guard{&ds.Dest.Branches.Users.Guard, &ds.Dest.Branches.Groups.Guard} {
 		*g = Guard{MaxDeleteFraction: 1, MaxRemoveFraction: 1, AllowEmptySource: true}
 	}
-	return src, dst
+	return ds, m
 }
 
 // TestConvergence is the property that makes dss a sync tool: applying the
@@ -102,26 +98,25 @@ func TestConvergence(t *testing.T) {
 	t.Logf("seed %d, %d cases ($DSS_CONVERGENCE_CASES)", seed, cases)
 	for c := range cases {
 		rng := rand.New(rand.NewPCG(seed, uint64(c)))
-		src, dst := randomTrees(t, rng)
+		ds, m := randomTrees(t, rng)
 		viaJSON := c%2 == 1
-		tmpl := &fakeTemplate{dest: dst}
-		require.NoError(t, dst.SetTemplate(tmpl))
-		before := messages(src.Diff(dst))
+		p := mustPlan(t, ds)
+		before := planMessages(p)
 		var err error
 		if viaJSON {
-			var p *Plan
-			p, err = src.Plan(dst)
-			require.NoError(t, err)
-			data, merr := json.Marshal(p)
-			require.NoError(t, merr)
-			var saved Plan
-			require.NoError(t, json.Unmarshal(data, &saved))
-			_, err = NewTree[srcTree]("source").ApplyPlan(context.Background(), dst, &saved)
+			// A later run applies the saved plan to the destination it imports.
+			next := New[srcTree, dstTree]()
+			next.Dest.Branches.Users.Guard = ds.Dest.Branches.Users.Guard
+			next.Dest.Branches.Groups.Guard = ds.Dest.Branches.Groups.Guard
+			m.importers(next.Dest)
+			require.NoError(t, next.ImportDest(context.Background()))
+			_, err = next.Apply(context.Background(), savePlan(t, p), Methods(&fakeTemplate{m}))
 		} else {
-			_, err = src.Apply(context.Background(), dst)
+			_, err = ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
 		}
 		require.NoError(t, err, "case %d (seed %d)", c, seed)
-		if after := messages(src.Diff(dst)); len(after) > 0 {
+		require.NoError(t, ds.ImportDest(context.Background()))
+		if after := planMessages(mustPlan(t, ds)); len(after) > 0 {
 			t.Fatalf("case %d (seed %d, json %v) did not converge.\nplan:\n%v\nleft:\n%v", c, seed, viaJSON, before, after)
 		}
 	}

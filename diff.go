@@ -127,9 +127,22 @@ func newBranchPair(src, dst branch) *branchPair {
 // stretches that run on up to GOMAXPROCS goroutines; what is kept is where
 // the differences are, and the actions are made as they are yielded.
 // Objects that are equal yield nothing, and comparing them allocates
-// nothing. The trees must not change while the sequence runs.
+// nothing. While the sequence runs, an Import of either tree waits for it
+// to end, so the loop that ranges over it must not import them.
+//
+// Diff is for exploring and testing; a sync program makes its plan with
+// Datastore.Plan, which diffs the same way and judges the result.
 func (t *Tree[T]) Diff(dst AnyTree) iter.Seq[Action] {
-	return diffTrees(&t.t, dst.core())
+	s, d := &t.t, dst.core()
+	return func(yield func(Action) bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if d != s {
+			d.mu.RLock()
+			defer d.mu.RUnlock()
+		}
+		diffTrees(s, d)(yield)
+	}
 }
 
 func diffTrees(s, d *tree) iter.Seq[Action] {

@@ -84,7 +84,7 @@ func TestDiffEqualIsEmpty(t *testing.T) {
 		[]Record{{"idnumber": "x", "members": []string{"2", "1"}}},
 	)
 	require.Empty(t, messages(src.Diff(dst)))
-	sum := src.Summarize(dst)
+	sum, _ := summarize(&src.t, &dst.t, src.Diff(dst), nil)
 	require.Equal(t, 0, sum.Changes())
 	require.Equal(t, []BranchSummary{{Branch: "users", Unchanged: 2}, {Branch: "groups", Unchanged: 1}}, sum.Branches)
 }
@@ -239,7 +239,8 @@ func TestDiffSpans(t *testing.T) {
 	t.Cleanup(func() { spanSize, parallelMin = size, min })
 	for c := range 200 {
 		rng := rand.New(rand.NewPCG(7, uint64(c)))
-		src, dst := randomTrees(t, rng)
+		ds, _ := randomTrees(t, rng)
+		src, dst := ds.Source, ds.Dest
 		spanSize, parallelMin = 1<<30, 1<<30
 		want := messages(src.Diff(dst))
 		for _, s := range []int{1, 2, 3, 7} {

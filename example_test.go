@@ -44,17 +44,17 @@ func (Accounts) UpdateName(ctx context.Context, a dss.Action) error {
 // The seed's scenario: user 11111 is renamed and user 22222 is new.
 func Example() {
 	ctx := context.Background()
-	source := dss.NewTree[School]("source")
-	dest := dss.NewTree[School]("dest")
+	ds := dss.New[School, School]() // the datastore: a source and a destination tree
+	source, dest := ds.Source.Branches, ds.Dest.Branches
 
 	// Write the importers: one per branch, run in branch order.
-	source.Branches.Users.Importer = dss.Records(
+	source.Users.Importer = dss.Records(
 		dss.Record{"idnumber": "11111", "name": "Old Name", "_department": "students"},
 		dss.Record{"idnumber": "22222", "name": "New User"},
 	)
 	// Groups derive from the users imported before them.
-	source.Branches.Groups.Importer = dss.ImporterFunc(func(ctx context.Context, yield func(dss.Record) error) error {
-		for id, u := range source.Branches.Users.All() {
+	source.Groups.Importer = dss.ImporterFunc(func(ctx context.Context, yield func(dss.Record) error) error {
+		for id, u := range source.Users.All() {
 			if u.Department != "" {
 				// One record per membership: the members accumulate.
 				if err := yield(dss.Record{"idnumber": u.Department, "members": id}); err != nil {
@@ -64,38 +64,34 @@ func Example() {
 		}
 		return nil
 	})
-	dest.Branches.Users.Importer = dss.Records(
+	dest.Users.Importer = dss.Records(
 		dss.Record{"idnumber": "11111", "name": "New Name"},
 	)
-	dest.Branches.Groups.Importer = dss.Records(
+	dest.Groups.Importer = dss.Records(
 		dss.Record{"idnumber": "students", "members": []string{"11111"}},
 	)
 
-	// +source, +dest
-	if err := source.Import(ctx); err != nil {
+	// +source, +dest: both trees at once.
+	if err := ds.Import(ctx); err != nil {
 		fmt.Println(err)
 		return
 	}
-	if err := dest.Import(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
-
-	u1, _ := source.Branches.Users.Get("11111")
+	u1, _ := source.Users.Get("11111")
 	fmt.Printf("%+v\n", *u1)
 
+	// source - dest: the plan, judged by the destination's guards.
+	plan, err := ds.Plan()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	// source > dest
-	if _, err := source.Print(dest, os.Stdout); err != nil {
+	if err := plan.Print(os.Stdout); err != nil {
 		fmt.Println(err)
 		return
 	}
-
-	// source >> dest
-	if err := dest.SetTemplate(Accounts{}); err != nil {
-		fmt.Println(err)
-		return
-	}
-	report, err := source.Apply(ctx, dest)
+	// source >> dest: each action to the template's method named after it.
+	report, err := ds.Apply(ctx, plan, dss.Methods(Accounts{}))
 	if err != nil {
 		fmt.Println(err)
 		return

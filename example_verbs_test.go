@@ -81,41 +81,120 @@ func ExampleDiffObjects() {
 	// update_name(idnumber='11111', attr="name", value="Old Name")
 }
 
-func ExampleTree_Plan() {
+// A plan saved for review and applied by a later run, only if the
+// destination is still what the plan was made against.
+func ExampleDatastore_Apply_savedPlan() {
 	ctx := context.Background()
-	source, dest := dss.NewTree[School]("source"), dss.NewTree[School]("dest")
-	source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
-	source.Branches.Groups.Importer = dss.Records()
-	dest.Branches.Users.Importer = dss.Records()
-	dest.Branches.Groups.Importer = dss.Records()
-	if err := source.Import(ctx); err != nil {
+	ds := dss.New[School, School]()
+	ds.Source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+	ds.Source.Branches.Groups.Importer = dss.Records()
+	ds.Dest.Branches.Users.Importer = dss.Records()
+	ds.Dest.Branches.Groups.Importer = dss.Records()
+	if err := ds.Import(ctx); err != nil {
 		panic(err)
 	}
-	if err := dest.Import(ctx); err != nil {
-		panic(err)
-	}
-	plan, err := source.Plan(dest)
+	plan, err := ds.Plan()
 	if err != nil {
 		panic(err)
 	}
-	data, _ := json.Marshal(plan)
-	var saved dss.Plan // a later run reads the reviewed plan back...
+	data, err := json.Marshal(plan) // refused if the plan is refused, stale or spent
+	if err != nil {
+		panic(err)
+	}
+
+	// A later run reads the reviewed plan back, imports the destination
+	// again, and applies the plan.
+	var saved dss.Plan
 	if err := json.Unmarshal(data, &saved); err != nil {
 		panic(err)
 	}
-	// ...imports the destination again, and applies the plan only if the
-	// destination is still what the plan was made against.
-	if err := dest.Import(ctx); err != nil {
+	later := dss.New[School, School]()
+	later.Dest.Branches.Users.Importer = dss.Records()
+	later.Dest.Branches.Groups.Importer = dss.Records()
+	if err := later.ImportDest(ctx); err != nil {
 		panic(err)
 	}
-	if err := dest.SetTemplate(Accounts{}); err != nil {
-		panic(err)
-	}
-	report, err := source.ApplyPlan(ctx, dest, &saved)
+	report, err := later.Apply(ctx, &saved, dss.Methods(Accounts{}))
 	fmt.Println(report, err)
+	_, err = later.Apply(ctx, &saved, dss.Methods(Accounts{}))
+	fmt.Println(err)
 	// Output:
 	// create account 1 (Ada)
 	// 1 of 1 actions applied, 0 failed <nil>
+	// dss: apply source to dest: the plan was applied already; nothing applied
+}
+
+// A dry run prints the plan with the guards' verdict: the same one the real
+// run would give.
+func ExamplePlan_Refusal() {
+	ctx := context.Background()
+	ds := dss.New[School, School]()
+	ds.Source.Branches.Users.Importer = dss.Records() // a truncated export
+	ds.Source.Branches.Groups.Importer = dss.Records()
+	ds.Dest.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+	ds.Dest.Branches.Groups.Importer = dss.Records()
+	if err := ds.Import(ctx); err != nil {
+		panic(err)
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		panic(err)
+	}
+	plan.Print(os.Stdout)
+	_, err = ds.Apply(ctx, plan, dss.Methods(Accounts{}))
+	fmt.Println(err == plan.Refusal())
+	// Output:
+	// old_users(idnumber='1')
+	//
+	// branch  created  updated  deleted  unchanged
+	// users         0        0        1          0
+	// groups        0        0        0          0
+	// refused: dss: dest.users: refused by the branch's guard: the source branch is empty and the destination holds 1 objects (set Guard.AllowEmptySource to allow it); nothing applied
+	// true
+}
+
+// Users is a template whose NewUsers takes every new user of a plan in one
+// call, as a bulk insert would, and whose UpdateName takes one action.
+type Users struct{}
+
+func (Users) NewUsers(ctx context.Context, batch []dss.Action) error {
+	var ids []string
+	for _, a := range batch {
+		ids = append(ids, a.ID)
+	}
+	fmt.Println("insert users", ids)
+	return nil
+}
+
+func (Users) UpdateName(ctx context.Context, a dss.Action) error {
+	fmt.Println("rename", a.ID)
+	return nil
+}
+
+func ExampleMethods() {
+	ctx := context.Background()
+	ds := dss.New[School, School]()
+	ds.Source.Branches.Users.Importer = dss.Records(
+		dss.Record{"idnumber": "1", "name": "Ada"},
+		dss.Record{"idnumber": "2", "name": "Alan"},
+		dss.Record{"idnumber": "3", "name": "Grace"},
+	)
+	ds.Source.Branches.Groups.Importer = dss.Records()
+	ds.Dest.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "3", "name": "Hopper"})
+	ds.Dest.Branches.Groups.Importer = dss.Records()
+	if err := ds.Import(ctx); err != nil {
+		panic(err)
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		panic(err)
+	}
+	report, err := ds.Apply(ctx, plan, dss.Methods(Users{}))
+	fmt.Println(report, err)
+	// Output:
+	// insert users [1 2]
+	// rename 3
+	// 3 of 3 actions applied, 0 failed <nil>
 }
 
 func ExampleTree_SaveFile() {

@@ -3,11 +3,13 @@ package dss
 import (
 	"errors"
 	"fmt"
+	"reflect"
 )
 
-// Guard holds a destination branch's safety limits, checked by Apply and
-// ApplyPlan before any action runs. A plan that breaks one is refused whole,
-// with a *GuardError. The zero Guard is the defaults.
+// Guard holds a destination branch's safety limits. Datastore.Plan judges
+// every plan by them when it makes it, and a plan that breaks one is refused
+// whole by Datastore.Apply, with a *GuardError (see Plan.Refusal). The zero
+// Guard is the defaults.
 type Guard struct {
 	// MaxDeletes limits old_<branch> actions: 0 means DefaultMaxDeletes,
 	// a negative number means no limit.
@@ -18,10 +20,12 @@ type Guard struct {
 	// with more than GuardFloor such actions, so that small branches can
 	// change by a handful of objects.
 	MaxDeleteFraction float64
-	// MaxRemoves and MaxRemoveFraction limit remove_<attr>_from_<branch>
-	// actions, as a count and as a fraction of all list elements in the
-	// destination branch, with the same conventions: protecting groups does
-	// not protect their memberships.
+	// MaxRemoves and MaxRemoveFraction limit the list elements a plan
+	// removes from the destination branch, as a count and as a fraction of
+	// all list elements in it, with the same conventions: one per
+	// remove_<attr>_from_<branch> action, and every element of every object
+	// an old_<branch> action deletes (deleting a group removes all its
+	// members).
 	MaxRemoves        int
 	MaxRemoveFraction float64
 	// AllowEmptySource lets a plan proceed when the source branch imported
@@ -49,7 +53,7 @@ var ErrGuard = errors.New("refused by the branch's guard")
 type GuardError struct {
 	Tree, Branch string
 	Rule         string  // "deletes", "list removals" or "empty source"
-	Count        int     // actions of that kind in the plan
+	Count        int     // objects (or list elements) the plan removes
 	Of           int     // objects (or list elements) in the destination branch
 	Limit        int     // the count limit in force
 	Fraction     float64 // the fraction limit in force
@@ -91,6 +95,7 @@ func checkGuards(p *Plan, d *tree) error {
 		switch a.Kind {
 		case KindOld:
 			deletes[a.Branch]++
+			removes[a.Branch] += listElems(a.Dest)
 		case KindRemove:
 			removes[a.Branch]++
 		}
@@ -115,4 +120,23 @@ func checkGuards(p *Plan, d *tree) error {
 		}
 	}
 	return nil
+}
+
+// listElems counts the elements of every list attribute of obj, a pointer
+// to an object, or nil.
+func listElems(obj any) int {
+	rv := reflect.ValueOf(obj)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return 0
+	}
+	p, err := planFor(rv.Type().Elem())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, i := range p.lists {
+		f := &p.fields[i]
+		n += reflect.NewAt(f.typ, f.ptr(rv.UnsafePointer())).Elem().Len()
+	}
+	return n
 }

@@ -10,7 +10,7 @@ import (
 
 // guardScenario: a destination of n users in one group; the source keeps
 // the first keep of them.
-func guardScenario(t *testing.T, n, keep int) (*Tree[srcTree], *Tree[dstTree], *fakeTemplate) {
+func guardScenario(t *testing.T, n, keep int) (*Datastore[srcTree, dstTree], *memDest) {
 	var srecs, drecs []Record
 	var members []string
 	for i := range n {
@@ -21,11 +21,7 @@ func guardScenario(t *testing.T, n, keep int) (*Tree[srcTree], *Tree[dstTree], *
 		drecs = append(drecs, Record{"idnumber": id, "department": "all"})
 		members = append(members, id)
 	}
-	src := newSource(t, srecs...)
-	dst := newDest(t, drecs, []Record{{"idnumber": "all", "members": members}})
-	tmpl := &fakeTemplate{dest: dst}
-	require.NoError(t, dst.SetTemplate(tmpl))
-	return src, dst, tmpl
+	return newDatastore(t, srecs, drecs, []Record{{"idnumber": "all", "members": members}})
 }
 
 func TestGuards(t *testing.T) {
@@ -56,14 +52,19 @@ func TestGuards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, dst, tmpl := guardScenario(t, tt.n, tt.keep)
+			ds, m := guardScenario(t, tt.n, tt.keep)
 			if tt.guard != nil {
-				tt.guard(dst)
+				tt.guard(ds.Dest)
 			}
-			r, err := src.Apply(context.Background(), dst)
+			p, err := ds.Plan()
+			require.NoError(t, err)
+			verdict := p.Refusal()
+			r, err := ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
+			require.Equal(t, verdict, err, "the plan's verdict is what Apply says")
 			if tt.wantRule == "" {
 				require.NoError(t, err)
-				require.Empty(t, messages(src.Diff(dst)))
+				require.NoError(t, ds.ImportDest(context.Background()))
+				require.Empty(t, planMessages(mustPlan(t, ds)))
 				return
 			}
 			var ge *GuardError
@@ -72,14 +73,51 @@ func TestGuards(t *testing.T) {
 			require.Equal(t, tt.wantRule, ge.Rule)
 			require.Equal(t, tt.wantCount, ge.Count)
 			require.Nil(t, r)
-			require.Empty(t, tmpl.calls, "a refused plan applies nothing")
+			require.Empty(t, m.calls, "a refused plan applies nothing")
 			require.Contains(t, err.Error(), "nothing applied")
 		})
 	}
 }
 
 func TestGuardMessage(t *testing.T) {
-	src, dst, _ := guardScenario(t, 100, 40)
-	_, err := src.Apply(context.Background(), dst)
+	ds, _ := guardScenario(t, 100, 40)
+	p, err := ds.Plan()
+	require.NoError(t, err)
+	err = p.Refusal()
 	require.EqualError(t, err, "dss: dest.users: refused by the branch's guard: the plan has 60 deletes of 100 (60.0%), the limit is 500 or 50% (raise the branch's Guard to allow it); nothing applied")
+}
+
+// TestGuardCountsMembersOfDeletedObjects: deleting a group removes all its
+// members, and the list-removal limits count them (issue 10, point 1).
+func TestGuardCountsMembersOfDeletedObjects(t *testing.T) {
+	var srecs, drecs []Record
+	var members []string
+	for i := range 100 {
+		id := fmt.Sprintf("u%04d", i)
+		srecs = append(srecs, Record{"idnumber": id}) // no department: no group
+		drecs = append(drecs, Record{"idnumber": id})
+		members = append(members, id)
+	}
+	srecs[0]["department"] = "all" // one group stays, so the source is not empty
+	drecs[0]["department"] = "all"
+	ds, m := newDatastore(t, srecs, drecs, []Record{
+		{"idnumber": "all", "members": members[:1]},
+		{"idnumber": "big", "members": members},
+	})
+	p, err := ds.Plan()
+	require.NoError(t, err)
+	var ge *GuardError
+	require.ErrorAs(t, p.Refusal(), &ge)
+	require.Equal(t, "list removals", ge.Rule)
+	require.Equal(t, 100, ge.Count, "the members of the deleted group are removals")
+	require.Equal(t, 101, ge.Of)
+	_, err = ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
+	require.ErrorIs(t, err, ErrGuard)
+	require.Len(t, m.groups, 2)
+
+	ds.Dest.Branches.Groups.Guard.MaxRemoveFraction = 1
+	require.NoError(t, ds.Import(context.Background()))
+	_, err = ds.Apply(context.Background(), mustPlan(t, ds), Methods(&fakeTemplate{m}))
+	require.NoError(t, err)
+	require.Len(t, m.groups, 1)
 }

@@ -109,6 +109,85 @@ func newDest(t testing.TB, users []Record, groups []Record) *Tree[dstTree] {
 	return d
 }
 
+// memDest is an in-memory destination application: the datastore's
+// destination tree imports from it and fakeTemplate writes to it, so that
+// applying a plan, importing again and planning again shows whether the
+// plan converged.
+type memDest struct {
+	mu     sync.Mutex
+	users  map[string]dstUser
+	groups map[string]group
+	calls  []string // "action:idnumber", in the order the template got them
+}
+
+// newMemDest holds the objects the records describe.
+func newMemDest(t testing.TB, users, groups []Record) *memDest {
+	t.Helper()
+	d := newDest(t, users, groups)
+	m := &memDest{users: map[string]dstUser{}, groups: map[string]group{}}
+	for id, u := range d.Branches.Users.All() {
+		m.users[id] = *u
+	}
+	for id, g := range d.Branches.Groups.All() {
+		m.groups[id] = *g
+	}
+	return m
+}
+
+// importers makes d import from m.
+func (m *memDest) importers(d *Tree[dstTree]) {
+	d.Branches.Users.Importer = ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, u := range m.users {
+			if err := yield(Record{"idnumber": u.ID, "name": u.Name, "email": u.Email, "department": u.Department,
+				"age": u.Age, "active": u.Active, "born": u.Born, "tags": slices.Clone(u.Tags)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	d.Branches.Groups.Importer = ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, g := range m.groups {
+			if err := yield(Record{"idnumber": g.ID, "members": slices.Clone(g.Members)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// newDatastore imports a datastore whose source is the users (groups derive
+// from their departments) and whose destination is an in-memory
+// application holding dusers and dgroups.
+func newDatastore(t testing.TB, susers, dusers, dgroups []Record) (*Datastore[srcTree, dstTree], *memDest) {
+	t.Helper()
+	ds := New[srcTree, dstTree]()
+	ds.Source.Branches.Users.Importer = Records(susers...)
+	ds.Source.Branches.Groups.Importer = deptGroups(ds.Source.Branches.Users)
+	m := newMemDest(t, dusers, dgroups)
+	m.importers(ds.Dest)
+	if err := ds.Import(context.Background()); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return ds, m
+}
+
+// mustPlan makes a plan that the guards allow.
+func mustPlan(t testing.TB, ds *Datastore[srcTree, dstTree]) *Plan {
+	t.Helper()
+	p, err := ds.Plan()
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if err := p.Refusal(); err != nil {
+		t.Fatalf("plan refused: %v", err)
+	}
+	return p
+}
+
 // messages returns the plan's messages.
 func messages(plan func(func(Action) bool)) []string {
 	var out []string
@@ -118,107 +197,131 @@ func messages(plan func(func(Action) bool)) []string {
 	return out
 }
 
-// fakeTemplate is an in-memory destination: its methods really change the
-// destination tree, so a second diff shows whether the plan converged.
-type fakeTemplate struct {
-	mu    sync.Mutex
-	dest  *Tree[dstTree]
-	calls []string
+// planMessages returns the messages of a plan's actions.
+func planMessages(p *Plan) []string {
+	var out []string
+	for _, a := range p.Actions {
+		out = append(out, a.String())
+	}
+	return out
 }
 
-func (f *fakeTemplate) record(a Action) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, a.Name+":"+a.ID)
+// fakeTemplate writes to an in-memory destination, one method per action.
+type fakeTemplate struct {
+	m *memDest
+}
+
+func (f *fakeTemplate) user(a Action, change func(u *dstUser)) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
+	u, ok := f.m.users[a.ID]
+	if !ok {
+		return fmt.Errorf("no user %s", a.ID)
+	}
+	change(&u)
+	f.m.users[a.ID] = u
+	return nil
+}
+
+func (f *fakeTemplate) group(a Action, change func(g *group)) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
+	g, ok := f.m.groups[a.ID]
+	if !ok {
+		return fmt.Errorf("no group %s", a.ID)
+	}
+	change(&g)
+	f.m.groups[a.ID] = g
+	return nil
 }
 
 func (f *fakeTemplate) NewUsers(ctx context.Context, a Action) error {
-	f.record(a)
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
 	s := a.Source.(*srcUser)
-	f.dest.Branches.Users.Put(dstUser{ID: s.ID, Name: s.Name, Email: s.Email, Department: s.Department,
-		Age: s.Age, Active: s.Active, Born: s.Born, Tags: slices.Clone(s.Tags)})
+	if _, ok := f.m.users[s.ID]; ok {
+		return fmt.Errorf("user %s exists", s.ID)
+	}
+	f.m.users[s.ID] = dstUser{ID: s.ID, Name: s.Name, Email: s.Email, Department: s.Department,
+		Age: s.Age, Active: s.Active, Born: s.Born, Tags: slices.Clone(s.Tags)}
 	return nil
 }
 
 func (f *fakeTemplate) OldUsers(ctx context.Context, a Action) error {
-	f.record(a)
-	f.dest.Branches.Users.Delete(a.ID)
+	return remove(f, a, f.m.users)
+}
+
+// remove deletes the object of an old_ action from objs.
+func remove[V any](f *fakeTemplate, a Action, objs map[string]V) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
+	if _, ok := objs[a.ID]; !ok {
+		return fmt.Errorf("no %s %s", a.Branch, a.ID)
+	}
+	delete(objs, a.ID)
 	return nil
 }
 
 func (f *fakeTemplate) UpdateName(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Name = a.Value.(string)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Name = a.Value.(string) })
 }
 
 func (f *fakeTemplate) UpdateEmail(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Email = a.Value.(string)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Email = a.Value.(string) })
 }
 
 func (f *fakeTemplate) UpdateDepartment(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Department = a.Value.(string)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Department = a.Value.(string) })
 }
 
 func (f *fakeTemplate) UpdateAge(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Age = a.Value.(int)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Age = a.Value.(int) })
 }
 
 func (f *fakeTemplate) UpdateActive(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Active = a.Value.(bool)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Active = a.Value.(bool) })
 }
 
 func (f *fakeTemplate) UpdateBorn(ctx context.Context, a Action) error {
-	f.record(a)
-	a.Dest.(*dstUser).Born = a.Value.(time.Time)
-	return nil
+	return f.user(a, func(u *dstUser) { u.Born = a.Value.(time.Time) })
 }
 
 func (f *fakeTemplate) AddTagsToUsers(ctx context.Context, a Action) error {
-	f.record(a)
-	u := a.Dest.(*dstUser)
-	u.Tags = append(u.Tags, a.Value.(string))
-	return nil
+	return f.user(a, func(u *dstUser) { u.Tags = append(slices.Clone(u.Tags), a.Value.(string)) })
 }
 
 func (f *fakeTemplate) RemoveTagsFromUsers(ctx context.Context, a Action) error {
-	f.record(a)
-	u := a.Dest.(*dstUser)
-	u.Tags = slices.DeleteFunc(u.Tags, func(s string) bool { return s == a.Value.(string) })
-	return nil
+	return f.user(a, func(u *dstUser) {
+		u.Tags = slices.DeleteFunc(slices.Clone(u.Tags), func(s string) bool { return s == a.Value.(string) })
+	})
 }
 
-func (f *fakeTemplate) NewGroups(ctx context.Context, a Action) error {
-	f.record(a)
-	g := a.Source.(*group)
-	f.dest.Branches.Groups.Put(group{ID: g.ID, Members: slices.Clone(g.Members)})
+// NewGroups takes its actions as one batch, as a bulk insert would.
+func (f *fakeTemplate) NewGroups(ctx context.Context, batch []Action) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	for _, a := range batch {
+		f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
+		g := a.Source.(*group)
+		f.m.groups[g.ID] = group{ID: g.ID, Members: slices.Clone(g.Members)}
+	}
 	return nil
 }
 
 func (f *fakeTemplate) OldGroups(ctx context.Context, a Action) error {
-	f.record(a)
-	f.dest.Branches.Groups.Delete(a.ID)
-	return nil
+	return remove(f, a, f.m.groups)
 }
 
 func (f *fakeTemplate) AddMembersToGroups(ctx context.Context, a Action) error {
-	f.record(a)
-	g := a.Dest.(*group)
-	g.Members = append(g.Members, a.Value.(string))
-	return nil
+	return f.group(a, func(g *group) { g.Members = append(slices.Clone(g.Members), a.Value.(string)) })
 }
 
 func (f *fakeTemplate) RemoveMembersFromGroups(ctx context.Context, a Action) error {
-	f.record(a)
-	g := a.Dest.(*group)
-	g.Members = slices.DeleteFunc(g.Members, func(s string) bool { return s == a.Value.(string) })
-	return nil
+	return f.group(a, func(g *group) {
+		g.Members = slices.DeleteFunc(slices.Clone(g.Members), func(s string) bool { return s == a.Value.(string) })
+	})
 }

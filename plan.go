@@ -19,49 +19,51 @@ import (
 // writes and reads.
 const PlanVersion = 1
 
-// Plan is a diff made data: the actions that make dest equal to source,
-// with what is needed to apply them later and safely. It encodes to JSON
-// (see MarshalJSON) so that a plan can be reviewed, saved and applied by a
-// later run; ApplyPlan then refuses it if the destination has drifted.
+// Plan is a diff made data: the actions that make the destination equal to
+// the source, with a summary and the guards' verdict. Datastore.Plan makes
+// one; it prints for review (Print), encodes to JSON (see MarshalJSON) so
+// that a later run can apply what was reviewed, and is applied at most once
+// by Datastore.Apply.
 type Plan struct {
 	Source string // the source tree's name
 	Dest   string // the destination tree's name
 	// SourceCounts is the number of objects in each source branch.
 	SourceCounts map[string]int
-	// Fingerprints holds, per destination branch, a SHA-256 of its objects
-	// when the plan was made; empty for plans that Apply makes and uses at
-	// once.
-	Fingerprints map[string]string
 	Actions      []Action
 	// Summary counts the actions per branch.
 	Summary Summary
 
-	// sources holds, for a decoded plan, each action's source object as a
-	// record, to be decoded into the source tree's types by ApplyPlan.
-	sources []Record
+	s, d           *tree  // the trees it was made from; nil for a decoded plan
+	srcGen, dstGen uint64 // their imports it was made from
+	refusal        error  // the verdict: why Apply refuses it, or nil
+	spent          bool   // Apply has called the template with it
+
+	// A decoded plan holds the destination's fingerprints as they were when
+	// it was made, and each action's source object as a record, to be
+	// decoded into the source tree's types by Apply.
+	decoded      bool
+	fingerprints map[string]string
+	sources      []Record
 }
 
-// Plan computes the plan of t.Diff(dst), with a fingerprint of each
-// destination branch. It fails, computing nothing, if either tree's last
-// import failed.
-func (t *Tree[T]) Plan(dst AnyTree) (*Plan, error) {
-	s, d := &t.t, dst.core()
-	if tr := failedImport(s, d); tr != nil {
-		return nil, fmt.Errorf("dss: plan %s to %s: import of %s failed: %w", s.name, d.name, tr.name, tr.importErr)
-	}
-	p := makePlan(s, d)
-	p.Fingerprints = d.fingerprints()
-	return p, nil
-}
+// Refusal returns why Datastore.Apply refuses the plan, or nil: a
+// *GuardError when the plan breaks a destination branch's Guard, or a model
+// error (wrapping ErrNoAttr, ErrIntegrity or ErrNoBranch) when the two
+// trees' object types disagree. The verdict is made with the plan, by the
+// code Apply runs, so a dry run that prints it and the real run agree. A
+// decoded plan has no verdict until Apply judges it against the destination
+// imported then.
+func (p *Plan) Refusal() error { return p.refusal }
 
-// failedImport returns the first tree whose last import failed, or nil.
-func failedImport(trees ...*tree) *tree {
-	for _, tr := range trees {
-		if tr.importErr != nil {
-			return tr
+// judge is the verdict on a plan for the destination d: model errors first,
+// then the guards.
+func judge(p *Plan, d *tree) error {
+	for _, a := range p.Actions {
+		if a.Kind == KindError {
+			return fmt.Errorf("dss: %s: the trees' object models disagree: %w", a.message(false), a.Err)
 		}
 	}
-	return nil
+	return checkGuards(p, d)
 }
 
 // makePlan collects the plan of s to d; the callers have checked the imports.
@@ -75,6 +77,8 @@ func makePlan(s, d *tree) *Plan {
 		return nil
 	})
 	p.Summary = sum
+	p.s, p.d, p.srcGen, p.dstGen = s, d, s.gen, d.gen
+	p.refusal = judge(p, d)
 	return p
 }
 
@@ -155,7 +159,7 @@ type planJSON struct {
 	Source       string            `json:"source"`
 	Dest         string            `json:"dest"`
 	SourceCounts map[string]int    `json:"source_counts"`
-	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+	Fingerprints map[string]string `json:"fingerprints"`
 	Summary      Summary           `json:"summary"`
 	Actions      []actionJSON      `json:"actions"`
 }
@@ -172,10 +176,38 @@ type actionJSON struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// MarshalJSON encodes the plan in the documented, versioned schema.
+// MarshalJSON encodes the plan in the documented, versioned schema, with a
+// fingerprint of every destination branch as it was imported, so that Apply
+// can refuse the plan if the destination drifts. It refuses, as Apply
+// would, a plan that is refused, spent or stale: a saved plan is one that
+// can still be applied.
 func (p *Plan) MarshalJSON() ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		return nil, fmt.Errorf("dss: save plan %s to %s: %w", p.Source, p.Dest, err)
+	}
+	switch {
+	case p.refusal != nil:
+		return fail(p.refusal)
+	case p.spent:
+		return fail(ErrSpent)
+	}
+	fp := p.fingerprints
+	if !p.decoded {
+		if p.d == nil {
+			return fail(errors.New("the plan was not made by Datastore.Plan"))
+		}
+		p.d.mu.RLock()
+		defer p.d.mu.RUnlock()
+		if err := p.d.ready(); err != nil {
+			return fail(err)
+		}
+		if p.d.gen != p.dstGen {
+			return fail(fmt.Errorf("%w: %s was imported again since it was made", ErrStale, p.d.name))
+		}
+		fp = p.d.fingerprints()
+	}
 	pj := planJSON{Version: PlanVersion, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
-		Fingerprints: p.Fingerprints, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
+		Fingerprints: fp, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
 	for i, a := range p.Actions {
 		aj := actionJSON{Kind: a.Kind.String(), Name: a.Name, Branch: a.Branch, ID: a.ID, Attr: a.Attr,
 			Value: a.Value, DestValue: a.DestValue}
@@ -205,8 +237,11 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	if pj.Version != PlanVersion {
 		return fmt.Errorf("dss: plan: version %d, this dss reads version %d", pj.Version, PlanVersion)
 	}
-	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, Fingerprints: pj.Fingerprints,
-		Summary: pj.Summary, Actions: make([]Action, len(pj.Actions)), sources: make([]Record, len(pj.Actions))}
+	if pj.Fingerprints == nil {
+		return errors.New("dss: plan: no fingerprints")
+	}
+	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, fingerprints: pj.Fingerprints,
+		Summary: pj.Summary, Actions: make([]Action, len(pj.Actions)), decoded: true, sources: make([]Record, len(pj.Actions))}
 	for i, aj := range pj.Actions {
 		k := slices.Index(kindNames[:], aj.Kind)
 		if k < 0 {

@@ -92,27 +92,33 @@ func summarize(s, d *tree, plan iter.Seq[Action], each func(Action) error) (Summ
 	return sum, nil
 }
 
-// Print is the original's source > dest: it writes the plan t.Diff(dst) to
-// w, one action message per line, then a blank line and the summary. It
-// returns the summary, and the first write error.
-func (t *Tree[T]) Print(dst AnyTree, w io.Writer) (Summary, error) {
+// Print is the original's source > dest: it writes the plan to w, one
+// action per line, a blank line, the summary and, when the plan would be
+// refused, a last line that says why:
+//
+//	new_users(idnumber='22222')
+//	update_name(idnumber='11111', attr="name", value="Old Name")
+//
+//	branch  created  updated  deleted  unchanged
+//	users         1        1        0          0
+//	groups        0        0        0          1
+//
+// It returns the first write error.
+func (p *Plan) Print(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	sum, err := summarize(&t.t, dst.core(), t.Diff(dst), func(a Action) error {
-		_, err := fmt.Fprintln(bw, a.String())
-		return err
-	})
-	if err != nil {
-		return sum, fmt.Errorf("dss: print: %w", err)
+	for _, a := range p.Actions {
+		bw.WriteString(a.String())
+		bw.WriteByte('\n')
 	}
-	fmt.Fprintf(bw, "\n%s", sum)
+	if len(p.Actions) > 0 {
+		bw.WriteByte('\n')
+	}
+	bw.WriteString(p.Summary.String())
+	if p.refusal != nil {
+		fmt.Fprintf(bw, "refused: %v\n", p.refusal)
+	}
 	if err := bw.Flush(); err != nil {
-		return sum, fmt.Errorf("dss: print: %w", err)
+		return fmt.Errorf("dss: print: %w", err)
 	}
-	return sum, nil
-}
-
-// Summarize counts what t.Diff(dst) would do, without printing it.
-func (t *Tree[T]) Summarize(dst AnyTree) Summary {
-	sum, _ := summarize(&t.t, dst.core(), t.Diff(dst), nil)
-	return sum
+	return nil
 }

@@ -2,6 +2,7 @@ package dss
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -15,10 +16,11 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func TestPrintGolden(t *testing.T) {
-	src, dst := scenario(t)
+	ds, _ := scenario(t)
+	p := mustPlan(t, ds)
 	var buf bytes.Buffer
-	sum, err := src.Print(dst, &buf)
-	require.NoError(t, err)
+	require.NoError(t, p.Print(&buf))
+	sum := p.Summary
 	require.Equal(t, []BranchSummary{
 		{Branch: "users", Created: 1, Updated: 1, Deleted: 1, Unchanged: 0},
 		{Branch: "groups", Created: 1, Updated: 1, Deleted: 1, Unchanged: 0},
@@ -36,7 +38,7 @@ func TestPrintGolden(t *testing.T) {
 	}
 	// One message per action, then a blank line and the summary.
 	lines := strings.Split(buf.String(), "\n")
-	require.Len(t, messages(src.Diff(dst)), 8)
+	require.Len(t, p.Actions, 8)
 	require.Equal(t, "", lines[8])
 	require.True(t, strings.HasPrefix(lines[9], "branch"))
 }
@@ -46,15 +48,27 @@ type failingWriter struct{}
 func (failingWriter) Write(p []byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestPrintWriteError(t *testing.T) {
-	src, dst := scenario(t)
-	_, err := src.Print(dst, failingWriter{})
+	ds, _ := scenario(t)
+	err := mustPlan(t, ds).Print(failingWriter{})
 	require.EqualError(t, err, "dss: print: disk full")
 }
 
 func TestSummaryModelErrors(t *testing.T) {
-	src := newSource(t, Record{"idnumber": "1"})
-	dst := NewTree[badTree]("dest")
-	sum := src.Summarize(dst)
-	require.Equal(t, 10, sum.Errors)
-	require.Contains(t, sum.String(), "10 model errors")
+	ds := New[srcTree, badTree]()
+	ds.Source.Branches.Users.Importer = Records(Record{"idnumber": "1"})
+	ds.Source.Branches.Groups.Importer = Records()
+	ds.Dest.Branches.Users.Importer = Records()
+	ds.Dest.Branches.Rooms.Importer = Records()
+	require.NoError(t, ds.Import(context.Background()))
+	p, err := ds.Plan()
+	require.NoError(t, err)
+	require.Equal(t, 10, p.Summary.Errors)
+	require.Contains(t, p.Summary.String(), "10 model errors")
+	// A plan with model errors is refused, and printing it says so.
+	require.ErrorContains(t, p.Refusal(), "the trees' object models disagree")
+	var buf bytes.Buffer
+	require.NoError(t, p.Print(&buf))
+	require.Contains(t, buf.String(), "\nrefused: "+p.Refusal().Error()+"\n")
+	_, err = ds.Apply(context.Background(), p, TemplateFunc(func(context.Context, []Action) error { return nil }))
+	require.Equal(t, p.Refusal(), err)
 }

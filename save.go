@@ -41,6 +41,8 @@ type saveLine struct {
 // atomically: a reader sees the old file or the whole new one.
 // It is the original's write_to_disk.
 func (t *Tree[T]) SaveFile(path string) (err error) {
+	t.t.mu.RLock()
+	defer t.t.mu.RUnlock()
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("dss: save %s: %w", t.t.name, err)
@@ -85,26 +87,21 @@ func (t *tree) save(w io.Writer) error {
 // instead of importing again: the original's read_from_disk. Objects are
 // decoded as imported records are, so a file that does not fit the tree's
 // types is an *ImportError naming the file and line; Derive is not called
-// again, since saved objects are complete. A failed load leaves the tree
-// failed, as a failed Import does.
+// again, since saved objects are complete. A failed load, a missing file
+// included, leaves the tree empty and failed, as a failed Import does.
 func (t *Tree[T]) LoadFile(path string) error {
+	t.t.mu.Lock()
+	defer t.t.mu.Unlock()
+	t.t.begin(t.RedactValues)
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("dss: load %s: %w", t.t.name, err)
+		return t.t.end(fmt.Errorf("dss: load %s: %w", t.t.name, err))
 	}
 	defer f.Close()
-	t.t.importErr, t.t.redact = nil, t.RedactValues
-	if err := t.t.load(bufio.NewReader(f), path); err != nil {
-		t.t.importErr = err
-		return err
-	}
-	return nil
+	return t.t.end(t.t.load(bufio.NewReader(f), path))
 }
 
 func (t *tree) load(r *bufio.Reader, path string) error {
-	for _, b := range t.branches {
-		b.reset()
-	}
 	loadErr := func(line int, err error) error {
 		return fmt.Errorf("dss: load %s: %s:%d: %w", t.name, path, line, err)
 	}

@@ -13,7 +13,8 @@ import (
 func TestSaveLoadRoundTrip(t *testing.T) {
 	// Semantics 12: an imported tree written to disk and read back diffs
 	// exactly as the imported one does.
-	src, dst := scenario(t)
+	ds, _ := scenario(t)
+	src, dst := ds.Source, ds.Dest
 	path := filepath.Join(t.TempDir(), "source.jsonl")
 	require.NoError(t, src.SaveFile(path))
 	text, err := os.ReadFile(path)

@@ -20,24 +20,41 @@ type pointerTemplate struct{}
 
 func (*pointerTemplate) NewUsers(ctx context.Context, a Action) error { return nil }
 
-func TestSetTemplateListsEveryProblem(t *testing.T) {
+// resolveFor resolves a Methods template for the destination tree, as Apply
+// does before the first action.
+func resolveFor(d *Tree[dstTree], v any) error {
+	_, err := Methods(v).(*methods).resolve(&d.t)
+	return err
+}
+
+func TestMethodsListsEveryProblem(t *testing.T) {
 	dst := NewTree[dstTree]("dest")
-	err := dst.SetTemplate(wrongTemplate{})
+	err := resolveFor(dst, wrongTemplate{})
 	var te *TemplateError
 	require.ErrorAs(t, err, &te)
 	require.Equal(t, "dss.wrongTemplate", te.Type)
 	require.Equal(t, []string{
-		"method NewUsers for new_users has type func(dss.wrongTemplate, context.Context, dss.Action), want func(context.Context, dss.Action) error",
-		"method OldGroups for old_groups has type func(dss.wrongTemplate, context.Context, *dss.Action) error, want func(context.Context, dss.Action) error",
-		"method UpdateName for update_name has type func(dss.wrongTemplate, dss.Action) error, want func(context.Context, dss.Action) error",
+		"method NewUsers for new_users has type func(dss.wrongTemplate, context.Context, dss.Action), " + wantSignature,
+		"method OldGroups for old_groups has type func(dss.wrongTemplate, context.Context, *dss.Action) error, " + wantSignature,
+		"method UpdateName for update_name has type func(dss.wrongTemplate, dss.Action) error, " + wantSignature,
 		"method UpdateNmae matches no action of tree dest (did you mean one of UpdateName, UpdateAge, UpdateEmail?)",
 	}, te.Problems)
-	require.Nil(t, dst.t.tmpl, "a failed SetTemplate keeps the previous template")
 
-	err = dst.SetTemplate(pointerTemplate{})
+	err = resolveFor(dst, pointerTemplate{})
 	require.ErrorContains(t, err, "method NewUsers has a pointer receiver: pass a *dss.pointerTemplate")
-	require.NoError(t, dst.SetTemplate(&pointerTemplate{}))
-	require.ErrorContains(t, dst.SetTemplate(nil), "template is nil")
+	require.NoError(t, resolveFor(dst, &pointerTemplate{}))
+	require.ErrorContains(t, resolveFor(dst, nil), "template is nil")
+}
+
+type batchTemplate struct{}
+
+func (batchTemplate) NewUsers(ctx context.Context, batch []Action) error { return nil }
+func (batchTemplate) OldUser(ctx context.Context, batch []Action) error  { return nil } // a typo
+
+func TestMethodsTakeBatches(t *testing.T) {
+	dst := NewTree[dstTree]("dest")
+	err := resolveFor(dst, batchTemplate{})
+	require.EqualError(t, err, "dss: template dss.batchTemplate: method OldUser matches no action of tree dest (did you mean one of OldUsers, NewUsers, OldGroups?); nothing applied")
 }
 
 func TestTemplateMethodNames(t *testing.T) {

@@ -2,7 +2,6 @@ package dss
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -36,34 +35,25 @@ type Tree[T any] struct {
 
 // tree is the part of a Tree that does not depend on T.
 type tree struct {
-	name      string
-	branches  []branch
-	byName    map[string]branch
-	tmpl      *template
-	importErr error // the last Import's error
-	redact    bool  // RedactValues, as of the last Import or Load
+	name     string
+	branches []branch
+	byName   map[string]branch
+
+	// mu is held by Import and Load, and read-held while the tree is
+	// diffed, so that a plan never sees half an import.
+	mu        sync.RWMutex
+	gen       uint64    // counts imports and loads, so that a plan knows its own
+	state     treeState // where the tree is in the lifecycle
+	importErr error     // the last Import's error
+	redact    bool      // RedactValues, as of the last Import or Load
 }
 
 // AnyTree is any *Tree[T], whatever its T: the two sides of a sync usually
-// have different branch structs, and Diff, Print and Apply take the other
-// side as an AnyTree.
+// have different branch structs, and Diff takes the other side as an
+// AnyTree.
 type AnyTree interface {
 	Import(ctx context.Context) error
 	core() *tree
-}
-
-// ImportAll imports the trees at the same time, one goroutine each, and
-// returns their errors joined. Each tree still runs its own importers in
-// branch order; the importers of different trees must not share state
-// without locking.
-func ImportAll(ctx context.Context, trees ...AnyTree) error {
-	errs := make([]error, len(trees))
-	var wg sync.WaitGroup
-	for i, t := range trees {
-		wg.Go(func() { errs[i] = t.Import(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 func (t *Tree[T]) core() *tree { return &t.t }
@@ -132,17 +122,36 @@ func (t *Tree[T]) Name() string { return t.t.name }
 // branches before it. It stops at the first error, which is an *ImportError
 // naming the branch and, for a bad record, its position, key and value.
 //
-// A tree whose last Import failed cannot be applied to or from.
+// A tree whose last Import failed cannot be planned from or applied to.
+// Import waits for plans and diffs of the tree that are running, and they
+// wait for it: neither sees the other half done.
 func (t *Tree[T]) Import(ctx context.Context) error {
-	t.t.importErr, t.t.redact = nil, t.RedactValues
-	for _, b := range t.t.branches {
-		b.reset()
-	}
+	t.t.mu.Lock()
+	defer t.t.mu.Unlock()
+	t.t.begin(t.RedactValues)
 	for _, b := range t.t.branches {
 		if err := b.run(ctx); err != nil {
-			t.t.importErr = err
-			return err
+			return t.t.end(err)
 		}
 	}
-	return nil
+	return t.t.end(nil)
+}
+
+// begin starts an import or load: every branch is emptied, and every plan
+// made before is stale.
+func (t *tree) begin(redact bool) {
+	t.gen++
+	t.importErr, t.redact, t.state = nil, redact, stateFailed
+	for _, b := range t.branches {
+		b.reset()
+	}
+}
+
+// end finishes an import or load with its error.
+func (t *tree) end(err error) error {
+	t.importErr = err
+	if err == nil {
+		t.state = stateReady
+	}
+	return err
 }

@@ -175,26 +175,6 @@ func TestBranchPutDeleteAll(t *testing.T) {
 	require.False(t, ok)
 }
 
-func TestImportAll(t *testing.T) {
-	src := NewTree[srcTree]("source")
-	src.Branches.Users.Importer = Records(Record{"idnumber": "1", "department": "x"})
-	src.Branches.Groups.Importer = deptGroups(src.Branches.Users)
-	dst := NewTree[dstTree]("dest")
-	dst.Branches.Users.Importer = Records(Record{"idnumber": "1"})
-	dst.Branches.Groups.Importer = Records()
-	require.NoError(t, ImportAll(context.Background(), src, dst))
-	require.Equal(t, 1, src.Branches.Groups.Len())
-	require.Equal(t, 1, dst.Branches.Users.Len())
-
-	dst.Branches.Users.Importer = Records(Record{"idnumber": "1", "age": "x"})
-	src.Branches.Users.Importer = Records(Record{"idnumber": ""})
-	err := ImportAll(context.Background(), src, dst)
-	require.ErrorIs(t, err, ErrNoID)
-	require.ErrorIs(t, err, ErrConvert)
-	require.Contains(t, err.Error(), "dss: source.users")
-	require.Contains(t, err.Error(), "dss: dest.users")
-}
-
 // hinted is an importer whose size hint may be wrong.
 type hinted struct {
 	Importer

@@ -19,12 +19,13 @@ import (
 type database struct {
 	db       *sql.DB
 	postgres bool
-	where    string // the database, for messages: a path or a DSN without its password
+	where    string        // the database, for messages: a path or a DSN without its password
+	busy     time.Duration // how long to wait for another run's lock
 }
 
 // openDatabase opens PostgreSQL when dsn is set, else the SQLite file at path.
 func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*database, error) {
-	d := &database{}
+	d := &database{busy: busy}
 	var err error
 	if dsn != "" {
 		d.postgres, d.where = true, redactDSN(dsn)
@@ -32,8 +33,10 @@ func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*d
 	} else {
 		d.where = path
 		// Foreign keys are off in SQLite unless asked for; a busy timeout
-		// turns a briefly locked database into a wait, not an error.
-		d.db, err = sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=foreign_keys(1)&_pragma=busy_timeout(%d)",
+		// turns a briefly locked database into a wait, not an error; and
+		// every transaction begins IMMEDIATE, taking the write lock before
+		// it reads, so that two runs never plan against the same rows.
+		d.db, err = sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=foreign_keys(1)&_pragma=busy_timeout(%d)&_txlock=immediate",
 			strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path), busy.Milliseconds()))
 	}
 	if err == nil {
@@ -89,11 +92,21 @@ var schema = []string{
 	)`,
 }
 
+// createSchema creates the tables in a transaction of its own, under the
+// run's lock: two first runs at once would race to create them.
 func (d *database) createSchema(ctx context.Context) error {
+	tx, err := d.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	for _, stmt := range schema {
-		if _, err := d.db.ExecContext(ctx, stmt); err != nil {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create schema in %s: %w", d.where, err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create schema in %s: %w", d.where, err)
 	}
 	return nil
 }
@@ -107,15 +120,42 @@ func (d *database) q(query string) string {
 	return strings.ReplaceAll(query, "$", "?")
 }
 
-// importers sets the destination tree's importers: values are read as
-// parameters and columns by name; nothing is spliced into SQL text.
-func (d *database) importers(dest *dss.Tree[Dest]) {
-	users := dsssql.Query(d.db, `SELECT idnumber, name, email, department FROM users ORDER BY idnumber`)
+// lockKey is the PostgreSQL advisory lock that usersync runs take: any
+// 64-bit number that other programs on the database do not use.
+const lockKey = 0x75736572_73796e63 // "usersync"
+
+// begin starts the run's transaction and takes the run's lock in it, held
+// to the commit or rollback: on PostgreSQL a transaction-level advisory
+// lock, waited for at most the busy timeout (lock_timeout); on SQLite the
+// write lock of BEGIN IMMEDIATE, waited for as long (busy_timeout).
+func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin transaction on %s (is another run holding it?): %w", d.where, err)
+	}
+	if d.postgres {
+		_, err = tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, d.busy.Milliseconds()))
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey))
+		}
+		if err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("lock %s (is another run holding it?): %w", d.where, err)
+		}
+	}
+	return tx, nil
+}
+
+// importers sets the destination tree's importers, which read through the
+// run's transaction: values are read as parameters and columns by name;
+// nothing is spliced into SQL text.
+func (d *database) importers(dest *dss.Tree[Dest], tx *sql.Tx) {
+	users := dsssql.Query(tx, `SELECT idnumber, name, email, department FROM users ORDER BY idnumber`)
 	users.Name = "users"
 	dest.Branches.Users.Importer = users
 	// One row per membership; a group without members gives one row with a
 	// NULL member, which is an empty list.
-	groups := dsssql.Query(d.db, `SELECT g.idnumber, m.user_idnumber AS members
+	groups := dsssql.Query(tx, `SELECT g.idnumber, m.user_idnumber AS members
 		FROM "groups" g LEFT JOIN group_members m ON m.group_idnumber = g.idnumber
 		ORDER BY g.idnumber, m.user_idnumber`)
 	groups.Name = "groups"

@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -56,11 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	csvPath := fs.String("csv", "", "the users export (default: the example's testdata/users.csv)")
 	dbPath := fs.String("db", "usersync.db", "the SQLite database file, created when missing")
 	dsn := fs.String("dsn", "", "a PostgreSQL URL (postgres://...); overrides -db")
-	busy := fs.Duration("busy-timeout", 5*time.Second, "how long to wait for a locked SQLite database")
+	busy := fs.Duration("busy-timeout", 5*time.Second, "how long to wait for another run's lock on the database")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
 	detailed := fs.Bool("detailed-exitcode", false, "with -dry-run: exit 2 when there are changes")
 	out := fs.String("out", "", "write the plan to this JSON file and change nothing")
 	planFile := fs.String("plan", "", "apply the plan saved in this JSON file, if the database has not changed since")
+	showValues := fs.Bool("show-values", false, "let error messages show values from the export and the database (names, emails)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
@@ -68,12 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usersync: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return exitError
 	}
-	code, err := sync(ctx, options{
+	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
-		out: *out, plan: *planFile,
+		out: *out, plan: *planFile, showValues: *showValues,
 	}, stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "usersync: %v\n", err)
+		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
 		return exitError
 	}
 	return code
@@ -84,9 +86,14 @@ type options struct {
 	busy                 time.Duration
 	dryRun, detailed     bool
 	out, plan            string
+	showValues           bool
 }
 
-func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
+// syncUsers is one run. The database is read and written in one transaction that
+// holds the run's lock from before the destination is imported to the
+// commit, so two runs at once never mix two exports: the second waits for
+// the first, then plans against its result.
+func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err error) {
 	db, err := openDatabase(ctx, o.dbPath, o.dsn, o.busy)
 	if err != nil {
 		return exitError, err
@@ -96,10 +103,9 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 		return exitError, err
 	}
 
-	source := dss.NewTree[Source]("source")
-	dest := dss.NewTree[Dest]("dest")
-	db.importers(dest)
-
+	ds := dss.New[Source, Dest]()
+	// Names and emails stay out of error messages unless asked for.
+	ds.Source.RedactValues, ds.Dest.RedactValues = !o.showValues, !o.showValues
 	var export *dsscsv.Importer
 	if o.csvPath != "" {
 		export = dsscsv.Open(o.csvPath)
@@ -107,54 +113,63 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 		export = dsscsv.New(strings.NewReader(defaultCSV), "users.csv")
 	}
 	export.Rename = map[string]string{"name": "_lastfirst"} // "Last, First"; Derive makes the name
-	source.Branches.Users.Importer = export
-	source.Branches.Users.Unique = true // one row per user: a repeated idnumber is an error
-	source.Branches.Groups.Importer = departmentGroups(source.Branches.Users)
+	ds.Source.Branches.Users.Importer = export
+	ds.Source.Branches.Users.Unique = true // one row per user: a repeated idnumber is an error
+	ds.Source.Branches.Groups.Importer = departmentGroups(ds.Source.Branches.Users)
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			err = rollback(tx, db, err)
+		}
+	}()
+	db.importers(ds.Dest, tx)
 
 	var plan *dss.Plan
 	if o.plan != "" {
-		if err := dest.Import(ctx); err != nil {
+		if plan, err = readPlan(o.plan); err != nil {
 			return exitError, err
 		}
-		data, err := os.ReadFile(o.plan)
-		if err != nil {
+		if err := ds.ImportDest(ctx); err != nil {
 			return exitError, err
-		}
-		plan = new(dss.Plan)
-		if err := json.Unmarshal(data, plan); err != nil {
-			return exitError, fmt.Errorf("%s: %w", o.plan, err)
 		}
 	} else {
 		// The export and the database are read at the same time.
-		if err := dss.ImportAll(ctx, source, dest); err != nil {
+		if err := ds.Import(ctx); err != nil {
 			return exitError, err
 		}
-		if plan, err = source.Plan(dest); err != nil {
+		if plan, err = ds.Plan(); err != nil {
 			return exitError, err
 		}
 	}
-
-	for _, a := range plan.Actions {
-		fmt.Fprintln(stdout, a)
+	if err := plan.Print(stdout); err != nil {
+		return exitError, err
 	}
-	if len(plan.Actions) > 0 {
-		fmt.Fprintln(stdout)
+	if err := plan.Refusal(); err != nil {
+		if o.out != "" {
+			// An older plan in that file would say what this export does not.
+			if rerr := os.Remove(o.out); rerr == nil {
+				fmt.Fprintf(stdout, "removed the older plan %s\n", o.out)
+			} else if !errors.Is(rerr, os.ErrNotExist) {
+				return exitError, fmt.Errorf("%w; and the older plan %s stays: %v", err, o.out, rerr)
+			}
+		}
+		return exitError, err
 	}
-	fmt.Fprint(stdout, plan.Summary)
 
 	switch {
-	case len(plan.Actions) == 0:
-		fmt.Fprintln(stdout, "nothing to do")
-		return exitOK, nil
 	case o.out != "":
-		data, err := json.MarshalIndent(plan, "", "  ")
-		if err != nil {
-			return exitError, err
-		}
-		if err := os.WriteFile(o.out, append(data, '\n'), 0o644); err != nil {
+		if err := writePlan(o.out, plan); err != nil {
 			return exitError, err
 		}
 		fmt.Fprintf(stdout, "plan written to %s; apply it with -plan %s\n", o.out, o.out)
+		return exitOK, nil
+	case len(plan.Actions) == 0:
+		fmt.Fprintln(stdout, "nothing to do")
 		return exitOK, nil
 	case o.dryRun:
 		fmt.Fprintln(stdout, "dry run: nothing applied")
@@ -163,40 +178,70 @@ func sync(ctx context.Context, o options, stdout io.Writer) (int, error) {
 		}
 		return exitOK, nil
 	}
-	return apply(ctx, db, source, dest, plan, stdout)
-}
 
-// apply runs the plan in one transaction: all of it or nothing.
-func apply(ctx context.Context, db *database, source *dss.Tree[Source], dest *dss.Tree[Dest], plan *dss.Plan, stdout io.Writer) (code int, err error) {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return exitError, fmt.Errorf("begin transaction on %s: %w", db.where, err)
-	}
-	defer func() {
-		if err != nil {
-			// A transaction that is not committed changes nothing, even when
-			// the rollback itself fails because the connection is gone: the
-			// server discards it when the connection ends.
-			if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-				err = fmt.Errorf("%w; not committed, %s is unchanged (rollback: %v)", err, db.where, rerr)
-			} else {
-				err = fmt.Errorf("%w; rolled back, %s is unchanged", err, db.where)
-			}
-		}
-	}()
-	if err := dest.SetTemplate(&Template{db: db, tx: tx}); err != nil {
-		return exitError, err
-	}
-	report, err := source.ApplyPlan(ctx, dest, plan, dss.StopOnError())
+	report, err := ds.Apply(ctx, plan, dss.Methods(&Template{db: db, tx: tx}), dss.StopOnError())
 	if err != nil {
 		return exitError, err
-	}
-	if n := len(report.NotImplemented); n > 0 {
-		return exitError, fmt.Errorf("the template misses %d kinds of action: %v", n, report.NotImplemented)
 	}
 	if err := tx.Commit(); err != nil {
 		return exitError, fmt.Errorf("commit on %s: %w", db.where, err)
 	}
+	committed = true
 	fmt.Fprintf(stdout, "applied %d actions to %s\n", report.Applied, db.where)
 	return exitOK, nil
+}
+
+// rollback ends a transaction that is not to be committed, and says so in
+// the run's error, if any.
+func rollback(tx *sql.Tx, db *database, err error) error {
+	// A transaction that is not committed changes nothing, even when the
+	// rollback itself fails because the connection is gone: the server
+	// discards it when the connection ends.
+	rerr := tx.Rollback()
+	switch {
+	case err == nil:
+		return nil
+	case rerr != nil && !errors.Is(rerr, sql.ErrTxDone):
+		return fmt.Errorf("%w; not committed, %s is unchanged (rollback: %v)", err, db.where, rerr)
+	}
+	return fmt.Errorf("%w; rolled back, %s is unchanged", err, db.where)
+}
+
+// readPlan reads a plan that -out wrote.
+func readPlan(path string) (*dss.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	plan := new(dss.Plan)
+	if err := json.Unmarshal(data, plan); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return plan, nil
+}
+
+// writePlan writes the plan to path atomically: a reader sees the older
+// file or the whole new one.
+func writePlan(path string, plan *dss.Plan) (err error) {
+	data, err := json.MarshalIndent(plan, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

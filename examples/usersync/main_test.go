@@ -323,7 +323,7 @@ func TestSQLiteLocked(t *testing.T) {
 	code, _, errOut = runSync(t, b, "-csv", csvPath, "-busy-timeout", "50ms")
 	require.Equal(t, exitError, code)
 	require.Contains(t, errOut, "database is locked")
-	require.Contains(t, errOut, "is unchanged")
+	require.Contains(t, errOut, "is another run holding it?")
 	_, err = conn.ExecContext(context.Background(), `ROLLBACK`)
 	require.NoError(t, err)
 	require.NoError(t, conn.Close())

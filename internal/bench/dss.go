@@ -63,17 +63,17 @@ type dstTree struct {
 }
 
 // importDSS imports both trees through dss's public API, as a sync program
-// would, and returns their diff.
+// would, and returns a func that makes the plan and counts its actions.
 func importDSS(dir string) (func() (map[string]int, error), error) {
 	ctx := context.Background()
-	source := dss.NewTree[srcTree]("source")
+	ds := dss.New[srcTree, dstTree]()
+	source, dest := ds.Source, ds.Dest
 	users := dsscsv.Open(filepath.Join(dir, srcUsersFile))
 	users.Rename = map[string]string{"lastfirst": "_lastfirst"}
 	source.Branches.Users.Importer = users
 	source.Branches.Users.Unique = true
 	source.Branches.Groups.Importer = departmentGroups(source.Branches.Users)
 
-	dest := dss.NewTree[dstTree]("dest")
 	dusers := dsscsv.Open(filepath.Join(dir, dstUsersFile))
 	dusers.Rename = map[string]string{"firstname": "_firstname", "lastname": "_lastname"}
 	dest.Branches.Users.Importer = dusers
@@ -83,12 +83,18 @@ func importDSS(dir string) (func() (map[string]int, error), error) {
 	dest.Branches.Groups.Importer = members
 
 	// Both trees import at once.
-	if err := dss.ImportAll(ctx, source, dest); err != nil {
+	if err := ds.Import(ctx); err != nil {
 		return nil, err
 	}
 	return func() (map[string]int, error) {
+		// The plan a sync program makes: its guards' verdict does not
+		// matter here, only its actions.
+		p, err := ds.Plan()
+		if err != nil {
+			return nil, err
+		}
 		counts := map[string]int{}
-		for a := range source.Diff(dest) {
+		for _, a := range p.Actions {
 			if a.Kind == dss.KindError {
 				return nil, fmt.Errorf("%s", a)
 			}

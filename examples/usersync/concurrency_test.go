@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// export writes a CSV export of 60 users, ids from first on, whose names and
+// emails carry the export's tag, and returns its path and the users table
+// it should leave, as "idnumber|name|email|department" rows.
+func export(t *testing.T, dir, tag string, first int) (string, []string) {
+	t.Helper()
+	var text strings.Builder
+	text.WriteString("idnumber,name,email,department\n")
+	var rows []string
+	for i := first; i < first+60; i++ {
+		id := fmt.Sprintf("2024%04d", i)
+		dept := []string{"arts", "history", "physics"}[i%3] // the same in both exports
+		fmt.Fprintf(&text, "%s,\"%s, User %d\",%d@%s.example,%s\n", id, tag, i, i, tag, dept)
+		rows = append(rows, fmt.Sprintf("%s|User %d %s|%d@%s.example|%s", id, i, tag, i, tag, dept))
+	}
+	path := filepath.Join(dir, tag+".csv")
+	require.NoError(t, os.WriteFile(path, []byte(text.String()), 0o644))
+	slices.Sort(rows)
+	return path, rows
+}
+
+// TestConcurrentRuns: two runs at once with different exports end with
+// exactly one export applied, never a mix, and the other run sees the first
+// one's result. Repeated, on every backend.
+func TestConcurrentRuns(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pathA, rowsA := export(t, dir, "alpha", 0)
+			pathB, rowsB := export(t, dir, "beta", 10) // 50 users in common
+			for i := range 20 {
+				for _, q := range []string{`DELETE FROM group_members`, `DELETE FROM "groups"`, `DELETE FROM users`} {
+					if _, err := b.db.Exec(q); err != nil && !strings.Contains(err.Error(), "no such table") &&
+						!strings.Contains(err.Error(), "does not exist") {
+						require.NoError(t, err)
+					}
+				}
+				var wg sync.WaitGroup
+				for _, path := range []string{pathA, pathB} {
+					wg.Go(func() {
+						code, _, errOut := runSync(t, b, "-csv", path, "-busy-timeout", "60s")
+						assert.Equal(t, exitOK, code, "round %d, %s: %s", i, path, errOut)
+					})
+				}
+				wg.Wait()
+				if t.Failed() {
+					return
+				}
+				users := snapshot(t, b.db)[0]
+				var path string
+				switch {
+				case slices.Equal(users, rowsA):
+					path = pathA
+				case slices.Equal(users, rowsB):
+					path = pathB
+				default:
+					t.Fatalf("round %d: the users table is neither export:\n%s", i, strings.Join(users, "\n"))
+				}
+				code, out, errOut := runSync(t, b, "-csv", path, "-dry-run", "-detailed-exitcode")
+				require.Equal(t, exitOK, code, "round %d: a dry run with the applied export has changes:\n%s%s", i, out, errOut)
+			}
+		})
+	}
+}
+
+// TestLockTimeout: a run that cannot get the lock in time fails and
+// changes nothing.
+func TestLockTimeout(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			code, _, errOut := runSync(t, b)
+			require.Equal(t, exitOK, code, errOut)
+			before := snapshot(t, b.db)
+			ctx := context.Background()
+			conn, err := b.db.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			if b.name == "postgres" {
+				_, err = conn.ExecContext(ctx, `BEGIN`)
+				require.NoError(t, err)
+				_, err = conn.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey))
+			} else {
+				_, err = conn.ExecContext(ctx, `BEGIN IMMEDIATE`)
+			}
+			require.NoError(t, err)
+			code, _, errOut = runSync(t, b, "-csv", editedCSV(t), "-busy-timeout", "100ms")
+			require.Equal(t, exitError, code)
+			require.Contains(t, errOut, "is another run holding it?")
+			_, err = conn.ExecContext(ctx, `ROLLBACK`)
+			require.NoError(t, err)
+			require.Equal(t, before, snapshot(t, b.db))
+		})
+	}
+}
