@@ -18,6 +18,23 @@
 // Errors of the file itself are *Error values that name the file, line and
 // column: "dss: csv users.csv:12:5: bare \" in non-quoted-field".
 //
+// Lines end with "\n" or "\r\n", as RFC 4180 has it: a '\r' outside quotes
+// that is not followed by '\n' ("\r\r\n", old Macs' lone "\r", a "\r" at
+// the end of the file) fails the import with ErrBareCR at its line and
+// column, rather than stay in a field. Inside quotes, a '\r' is data.
+//
+// A file cut short inside its last row is imported with that row cut, unless
+// RequireFinalNewline is set: then a last record without a line ending fails
+// the import with ErrNoFinalNewline before it is yielded. It is off by
+// default, as many exports omit the final newline; turn it on for files from
+// a program known to write one:
+//
+//	users.RequireFinalNewline = true
+//
+// and a cut file fails with an error that errors.Is finds ErrNoFinalNewline
+// in: "dss: csv users.csv:3:13: no line ending after the last record
+// (RequireFinalNewline): the file may be truncated".
+//
 // The import streams: it holds one record at a time, and refuses a record
 // longer than MaxRecordSize bytes or wider than MaxColumns fields before it
 // can exhaust memory, so that an untrusted or broken export fails with an

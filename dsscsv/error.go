@@ -21,6 +21,15 @@ var (
 	ErrRecordTooLarge = errors.New("record too large")
 	// ErrTooManyColumns: a row has more than MaxColumns fields.
 	ErrTooManyColumns = errors.New("too many columns")
+	// ErrBareCR: a '\r' outside quotes is not followed by '\n': "\r\r\n" or
+	// a lone "\r" as a line ending, or a "\r" at the end of the file. RFC 4180
+	// ends lines with "\r\n" only; encoding/csv would keep the '\r' in the
+	// field, or drop it at the end of the file. The *Error points at the '\r'.
+	ErrBareCR = errors.New(`bare \r in non-quoted-field`)
+	// ErrNoFinalNewline: with RequireFinalNewline, the last record does not
+	// end with a line ending, so the file may have been cut short. The
+	// *Error points just past the last byte.
+	ErrNoFinalNewline = errors.New("no line ending after the last record")
 )
 
 // Error is the error of a failed CSV import: where (Source, Line, Column) and

@@ -38,7 +38,10 @@ const bom = "\uFEFF"
 // maps each column's key to its field, a string (or, for a Lists key, a
 // []string). A UTF-8 byte order mark at the start is skipped; quoted fields
 // may hold delimiters, doubled quotes and newlines, as in RFC 4180; blank
-// lines are skipped; "\r\n" reads as "\n".
+// lines are skipped; "\r\n" reads as "\n". Lines end with "\n" or "\r\n": a
+// '\r' outside quotes that is not followed by '\n' ("\r\r\n", a lone "\r" as
+// old Macs ended lines, a "\r" at the end of the file) fails the import with
+// ErrBareCR at its line and column. Inside quotes a '\r' is data.
 //
 // Set the exported fields after Open or New and before Import. An Importer
 // may be used for one Import at a time: Position reports on the running one.
@@ -72,6 +75,19 @@ type Importer struct {
 	// bytes read show it, before encoding/csv splits it into fields (some
 	// 40 bytes each). Zero or less means no limit.
 	MaxColumns int
+	// RequireFinalNewline makes a last record without a line ending ("\n"
+	// or "\r\n") fail the import with ErrNoFinalNewline, at the line and
+	// column where the line ending is missing, before that record is
+	// yielded: a file cut short inside its last row would otherwise be
+	// imported with the row cut too. The header counts as a record: a file
+	// that is only a header without a line ending fails. An empty file has
+	// no last record: it fails for want of a header as always, or, with
+	// Columns, imports no records. A last record that ends inside an
+	// unterminated quoted field (with LazyQuotes) has no line ending either.
+	//
+	// It is false by default, because many exports omit the final newline;
+	// set it when the files come from a program known to write one.
+	RequireFinalNewline bool
 
 	path string    // Open's file, opened at every Import
 	r    io.Reader // New's reader, read once
@@ -392,6 +408,9 @@ func (r *run) read() ([]string, error) {
 	im := r.im
 	before := r.cr.InputOffset()
 	fields, err := r.cr.Read()
+	if err := r.bareCR(err); err != nil {
+		return nil, err
+	}
 	if err == io.EOF {
 		return nil, err
 	}
@@ -431,12 +450,42 @@ func (r *run) read() ([]string, error) {
 		line, col := r.cr.FieldPos(im.MaxColumns)
 		return nil, im.errorf(line, col, fmt.Errorf("%w: more than %d fields (MaxColumns)", ErrTooManyColumns, im.MaxColumns))
 	}
+	if g := r.guard; im.RequireFinalNewline && g.err == io.EOF && r.cr.InputOffset() == g.n && !g.atEnd {
+		// csv.Reader read to the end of the input for this record, and
+		// the guard saw no line ending after it.
+		return nil, im.errorf(g.line, int(g.n-g.lineStart)+1, fmt.Errorf("%w (RequireFinalNewline): the file may be truncated", ErrNoFinalNewline))
+	}
 	// The next record is allowed MaxRecordSize bytes from here.
 	r.guard.start = r.cr.InputOffset()
 	last := len(fields) - 1
 	l, _ := r.cr.FieldPos(last)
 	r.endLine = l + strings.Count(fields[last], "\n")
 	return fields, nil
+}
+
+// bareCR returns the error for the first bare '\r' the guard saw, if it is
+// in the record csv.Reader just read, or ended in err, and comes before
+// any ParseError of that record.
+//
+// Every byte csv.Reader returned has gone through the guard, and the guard
+// has seen the byte after a '\r' (or the end of the input) before
+// csv.Reader can end the line the '\r' is in. A bare '\r' before the end of
+// what csv.Reader has read is in this record, as earlier records were
+// checked. When the guard itself failed the read, every byte it let through
+// past the record's start is in this record.
+func (r *run) bareCR(err error) error {
+	g := r.guard
+	b := g.bare
+	if b.at < 0 {
+		return nil
+	}
+	if b.at >= r.cr.InputOffset() && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrTooManyColumns) {
+		return nil
+	}
+	if pe := (*csv.ParseError)(nil); errors.As(err, &pe) && (pe.Line < b.line || pe.Line == b.line && pe.Column <= b.col) {
+		return nil
+	}
+	return r.im.errorf(b.line, b.col, fmt.Errorf(`%w: a line ends with \n or \r\n`, ErrBareCR))
 }
 
 // header sets the record keys from the column names, and checks them and
@@ -554,6 +603,11 @@ func splitList(s, sep string) []string {
 // is csv.Reader's current one. The guard reads quotes as LazyQuotes does;
 // without LazyQuotes, a quote it reads so is a ParseError of encoding/csv in
 // the same record, which takes precedence over the guard's error.
+//
+// As it follows the grammar, the guard also notes the first bare '\r' (one
+// outside quotes and not followed by '\n'), which encoding/csv would keep in
+// the field, and whether the input read so far ends with a line ending; run
+// checks both against the records csv.Reader returns.
 type guard struct {
 	r        io.Reader
 	n        int64 // bytes read from r
@@ -564,8 +618,23 @@ type guard struct {
 	maxCols int    // fields allowed in a record; no limit if <= 0
 	comma   []byte // the delimiter's UTF-8 encoding
 	state   scanState
-	matched int // bytes of comma matched so far
-	seps    int // delimiters between fields in the current record
+	matched int  // bytes of comma matched so far
+	seps    int  // delimiters between fields in the current record
+	atEnd   bool // the bytes read so far end with a record's line ending
+
+	// Positions, for ErrBareCR, are counted as csv.Reader counts them.
+	at        int64 // the offset of the byte being stepped
+	line      int   // the line of that byte, from 1
+	lineStart int64 // the offset at which that line begins
+	cr        crPos // the last '\r' outside quotes (in unquotedCR, quoteCRSeen)
+	bare      crPos // the first bare '\r'; at is -1 until there is one
+}
+
+// crPos is where a '\r' is: its offset in the input, and its line and column
+// (1-based, in bytes), as csv.Reader counts them.
+type crPos struct {
+	at        int64
+	line, col int
 }
 
 type scanState uint8
@@ -576,6 +645,7 @@ const (
 	quoted
 	quoteSeen   // in a quoted field, after a quote
 	quoteCRSeen // after a quote and a '\r'
+	unquotedCR  // in an unquoted field, after a '\r'
 )
 
 func newGuard(r io.Reader, im *Importer) *guard {
@@ -584,6 +654,9 @@ func newGuard(r io.Reader, im *Importer) *guard {
 		maxBytes: int64(im.MaxRecordSize),
 		maxCols:  im.MaxColumns,
 		comma:    utf8.AppendRune(nil, im.Comma),
+		atEnd:    true,
+		line:     1,
+		bare:     crPos{at: -1},
 	}
 }
 
@@ -608,20 +681,28 @@ func (g *guard) Read(p []byte) (int, error) {
 			p = p[:room]
 		}
 	}
+	base := g.n
 	n, err := g.r.Read(p)
 	g.n += int64(n)
-	if g.maxCols > 0 {
-		c0 := g.comma[0]
-		for _, c := range p[:n] {
-			// Most bytes are inside an unquoted field and neither end it
-			// nor start a delimiter: step would leave everything as it is.
-			if c != '\n' && c != c0 && g.state == unquoted && g.matched == 0 {
-				continue
-			}
-			g.step(c)
+	c0 := g.comma[0]
+	for i, c := range p[:n] {
+		// Most bytes are inside an unquoted field and neither end it nor
+		// start a delimiter: step would leave everything as it is.
+		if c != '\n' && c != '\r' && c != c0 && g.state == unquoted && g.matched == 0 {
+			continue
+		}
+		g.at = base + int64(i)
+		g.step(c)
+		if c == '\n' {
+			g.line++
+			g.lineStart = g.at + 1
 		}
 	}
 	if err != nil {
+		if err == io.EOF && (g.state == unquotedCR || g.state == quoteCRSeen) {
+			// csv.Reader drops a '\r' at the end of the input.
+			g.bareCR()
+		}
 		g.err = err
 	}
 	return n, err
@@ -629,6 +710,7 @@ func (g *guard) Read(p []byte) (int, error) {
 
 // step advances the guard's reading of the CSV grammar by one byte.
 func (g *guard) step(c byte) {
+	g.atEnd = false
 	switch g.state {
 	case fieldStart:
 		if c == '"' {
@@ -638,11 +720,23 @@ func (g *guard) step(c byte) {
 		g.state = unquoted
 		g.step(c)
 	case unquoted:
+		switch c {
+		case '\n':
+			g.endRecord()
+		case '\r':
+			g.state, g.matched = unquotedCR, 0
+			g.markCR()
+		default:
+			g.matchComma(c)
+		}
+	case unquotedCR:
 		if c == '\n' {
 			g.endRecord()
 			return
 		}
-		g.matchComma(c)
+		g.bareCR()
+		g.state = unquoted
+		g.step(c)
 	case quoted:
 		if c == '"' {
 			g.state = quoteSeen
@@ -655,6 +749,7 @@ func (g *guard) step(c byte) {
 			g.endRecord()
 		case g.matched == 0 && c == '\r':
 			g.state = quoteCRSeen
+			g.markCR()
 		case c == g.comma[g.matched]:
 			g.matchComma(c)
 		default: // a lone quote is data: c is still in the quoted field
@@ -689,4 +784,18 @@ func (g *guard) matchComma(c byte) {
 
 func (g *guard) endRecord() {
 	g.state, g.matched, g.seps = fieldStart, 0, 0
+	g.atEnd = true
+}
+
+// markCR notes the position of the '\r' being stepped, which is bare unless
+// a '\n' follows.
+func (g *guard) markCR() {
+	g.cr = crPos{at: g.at, line: g.line, col: int(g.at-g.lineStart) + 1}
+}
+
+// bareCR notes that the '\r' last marked is bare, if it is the first.
+func (g *guard) bareCR() {
+	if g.bare.at < 0 {
+		g.bare = g.cr
+	}
 }

@@ -34,7 +34,7 @@ func importAll(t testing.TB, im *dsscsv.Importer) ([]dss.Record, []int, error) {
 	var lines []int
 	err := im.Import(context.Background(), func(r dss.Record) error {
 		p := im.Position()
-		if p.Source != "csv" && p.Source != "users.csv" && p.Source != "fuzz.csv" {
+		if !slices.Contains([]string{"csv", "users.csv", "fuzz.csv", "testdata/truncated.csv"}, p.Source) {
 			t.Errorf("Position().Source = %q", p.Source)
 		}
 		recs = append(recs, maps.Clone(r)) // the importer reuses r
@@ -84,6 +84,22 @@ func TestImport(t *testing.T) {
 				{"idnumber": "2", "name": "Bob"},
 			},
 			lines: []int{2, 4},
+		},
+		{
+			name:  "a '\\r' inside quotes is data, before a CRLF or a quote",
+			input: "idnumber,name\r\n1,\"a\rb\"\r\n2,\"c\r\"\r\n3,\"\r\r\n\"\r\n",
+			want: []dss.Record{
+				{"idnumber": "1", "name": "a\rb"},
+				{"idnumber": "2", "name": "c\r"},
+				{"idnumber": "3", "name": "\r\n"},
+			},
+			lines: []int{2, 3, 4},
+		},
+		{
+			name:  "CRLF blank lines are skipped",
+			input: "\r\nidnumber\r\n\r\n1\r\n\r\n",
+			want:  []dss.Record{{"idnumber": "1"}},
+			lines: []int{4},
 		},
 		{
 			name:  "quoted CRLF inside a field reads as LF",
@@ -321,6 +337,122 @@ func TestImportErrors(t *testing.T) {
 			column: 8,
 		},
 		{
+			name:   "\\r\\r\\n line ends: the first '\\r' is bare, else every last field would keep one",
+			input:  "idnumber,name\r\r\n1,Ann\r\r\n",
+			want:   `dss: csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   1,
+			column: 14,
+		},
+		{
+			name:    "\\r\\r\\n on a row after CRLF rows",
+			input:   "idnumber,name\r\n1,Ann\r\n2,Bob\r\r\n3,Cy\r\n",
+			want:    `dss: csv users.csv:3:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:      dsscsv.ErrBareCR,
+			line:    3,
+			column:  6,
+			yielded: 1,
+		},
+		{
+			name:   "bare '\\r' inside an unquoted field",
+			input:  "idnumber,name\n1,A\rnn\n",
+			want:   `dss: csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 4,
+		},
+		{
+			name:   "bare '\\r' before a delimiter, with no size or width bounds",
+			input:  "idnumber,name\n1\r,Ann\n",
+			setup:  func(im *dsscsv.Importer) { im.MaxColumns, im.MaxRecordSize = 0, 0 },
+			want:   `dss: csv users.csv:2:2: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 2,
+		},
+		{
+			name:   "lone '\\r' line ends (old Mac): one line, refused at its first '\\r'",
+			input:  "idnumber,name\r1,Ann\r2,Bob\r",
+			want:   `dss: csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   1,
+			column: 14,
+		},
+		{
+			name:   "'\\r' at the end of the file, which encoding/csv drops",
+			input:  "idnumber,name\n1,Ann\r",
+			want:   `dss: csv users.csv:2:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 6,
+		},
+		{
+			name:   "'\\r' after a closing quote at the end of the file",
+			input:  "idnumber,name\n1,\"Ann\"\r",
+			want:   `dss: csv users.csv:2:8: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 8,
+		},
+		{
+			name:    "a last line of one '\\r', which encoding/csv skips as blank",
+			input:   "idnumber,name\n1,Ann\n\r",
+			want:    `dss: csv users.csv:3:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:      dsscsv.ErrBareCR,
+			line:    3,
+			column:  1,
+			yielded: 1,
+		},
+		{
+			name:   "a file of one '\\r'",
+			input:  "\r",
+			want:   `dss: csv users.csv:1:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   1,
+			column: 1,
+		},
+		{
+			name:   "bare '\\r' on the second line of a multi-line record",
+			input:  "idnumber,name,x\n1,\"a\nb\",c\rd\n",
+			want:   `dss: csv users.csv:3:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   3,
+			column: 5,
+		},
+		{
+			name:   "a bare quote before a bare '\\r' is reported first",
+			input:  "idnumber,name\n1,a\"b\rc\n",
+			want:   `dss: csv users.csv:2:4: bare " in non-quoted-field`,
+			is:     csv.ErrBareQuote,
+			line:   2,
+			column: 4,
+		},
+		{
+			name:   "a bare '\\r' before a bare quote is reported first",
+			input:  "idnumber,name\n1,a\rb\"c\n",
+			want:   `dss: csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 4,
+		},
+		{
+			name:   "with LazyQuotes, '\\r' after a quote in an unquoted field is still bare",
+			input:  "idnumber,name\n1,5\"\r\r\n",
+			setup:  func(im *dsscsv.Importer) { im.LazyQuotes = true },
+			want:   `dss: csv users.csv:2:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   2,
+			column: 5,
+		},
+		{
+			name:   "the column counts bytes after a byte order mark, as encoding/csv does",
+			input:  "\ufeffidnumber,né\r\r\n",
+			want:   `dss: csv users.csv:1:13: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			is:     dsscsv.ErrBareCR,
+			line:   1,
+			column: 13,
+		},
+		{
 			name:  "empty input has no header",
 			input: "",
 			want:  "dss: csv users.csv: no header row: unexpected EOF",
@@ -525,6 +657,11 @@ func TestHugeInputStopsEarly(t *testing.T) {
 			func(im *dsscsv.Importer) { im.LazyQuotes = true }, dsscsv.ErrTooManyColumns, 2},
 		{"endless rows too wide", &lazyReader{prefix: "idnumber\n", pattern: strings.Repeat("x,", 2000) + "x\n", size: gib}, nil, dsscsv.ErrTooManyColumns, 2},
 		{"enormous header", &lazyReader{pattern: "idnumber", size: gib}, nil, dsscsv.ErrRecordTooLarge, 1},
+		// A file with old Mac line ends is one enormous line: the bare '\r'
+		// is the better reason.
+		{"old Mac line ends", &lazyReader{prefix: "idnumber,name\r", pattern: "1,Ann\r", size: gib}, nil, dsscsv.ErrBareCR, 1},
+		{"old Mac line ends, one column", &lazyReader{prefix: "idnumber\r", pattern: "1\r", size: gib},
+			func(im *dsscsv.Importer) { im.MaxColumns = 0 }, dsscsv.ErrBareCR, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -544,6 +681,149 @@ func TestHugeInputStopsEarly(t *testing.T) {
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "bytes allocated")
 		})
 	}
+}
+
+// TestRequireFinalNewline: with RequireFinalNewline, a last record without a
+// line ending fails the import before it is yielded, at the line and column
+// where the line ending is missing; without it, such a record is imported.
+func TestRequireFinalNewline(t *testing.T) {
+	const missing = "no line ending after the last record (RequireFinalNewline): the file may be truncated"
+	tests := []struct {
+		name    string
+		input   string
+		setup   func(*dsscsv.Importer)
+		err     string // with RequireFinalNewline; "" for none
+		line    int
+		yielded int // records yielded with RequireFinalNewline
+		lenient int // records yielded without it; -1 if it fails too
+	}{
+		{
+			name:    "last row cut in its last field",
+			input:   "idnumber,name,department\n1,Ann,languages\n2,Bob,langua",
+			err:     "dss: csv users.csv:3:13: " + missing,
+			line:    3,
+			yielded: 1,
+			lenient: 2,
+		},
+		{
+			name:    "last row cut in its first field: a short row without the option",
+			input:   "idnumber,name\n1,Ann\n2",
+			err:     "dss: csv users.csv:3:2: " + missing,
+			line:    3,
+			yielded: 1,
+			lenient: -1,
+		},
+		{
+			name:    "last row ends after a delimiter",
+			input:   "idnumber,name\n1,",
+			err:     "dss: csv users.csv:2:3: " + missing,
+			line:    2,
+			lenient: 1,
+		},
+		{
+			name:    "quoted last field, closed, without a line ending",
+			input:   "idnumber,name\n1,\"Ann\"",
+			err:     "dss: csv users.csv:2:8: " + missing,
+			line:    2,
+			lenient: 1,
+		},
+		{
+			name:    "multi-line last record: the line where the ending is missing",
+			input:   "idnumber,name\n1,\"a\nb\"",
+			err:     "dss: csv users.csv:3:3: " + missing,
+			line:    3,
+			lenient: 1,
+		},
+		{
+			name:    "LazyQuotes: a last quoted field left open, though the file ends in a newline",
+			input:   "idnumber,name\n1,\"Ann\n",
+			setup:   func(im *dsscsv.Importer) { im.LazyQuotes = true },
+			err:     "dss: csv users.csv:3:1: " + missing,
+			line:    3,
+			lenient: 1,
+		},
+		{
+			name:    "only a header, without a line ending: it may be cut too",
+			input:   "idnumber,name",
+			err:     "dss: csv users.csv:1:14: " + missing,
+			line:    1,
+			lenient: 0,
+		},
+		{
+			name:    "explicit Columns: the first row is the last",
+			input:   "1,Ann",
+			setup:   func(im *dsscsv.Importer) { im.Columns = []string{"idnumber", "name"} },
+			err:     "dss: csv users.csv:1:6: " + missing,
+			line:    1,
+			lenient: 1,
+		},
+		{name: "final LF", input: "idnumber,name\n1,Ann\n", yielded: 1, lenient: 1},
+		{name: "final CRLF", input: "idnumber,name\r\n1,Ann\r\n", yielded: 1, lenient: 1},
+		{name: "blank lines after the last record", input: "idnumber,name\n1,Ann\n\r\n\n", yielded: 1, lenient: 1},
+		{name: "a quoted newline, then the line ending", input: "idnumber,name\n1,\"a\n\"\n", yielded: 1, lenient: 1},
+		{name: "only a header, with a line ending", input: "idnumber,name\n", lenient: 0},
+		{
+			name:    "empty, explicit Columns: no last record, no records",
+			input:   "",
+			setup:   func(im *dsscsv.Importer) { im.Columns = []string{"idnumber"} },
+			lenient: 0,
+		},
+		{
+			name:    "empty: no header, with or without the option",
+			input:   "",
+			err:     "dss: csv users.csv: no header row: unexpected EOF",
+			lenient: -1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			im := dsscsv.New(strings.NewReader(tt.input), "users.csv")
+			if tt.setup != nil {
+				tt.setup(im)
+			}
+			im.RequireFinalNewline = true
+			recs, _, err := importAll(t, im)
+			if tt.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.EqualError(t, err, tt.err)
+				var e *dsscsv.Error
+				require.ErrorAs(t, err, &e)
+				assert.Equal(t, tt.line, e.Line, "Line")
+				if tt.line > 0 {
+					assert.ErrorIs(t, err, dsscsv.ErrNoFinalNewline)
+				}
+			}
+			assert.Len(t, recs, tt.yielded, "records yielded with RequireFinalNewline")
+
+			im = dsscsv.New(strings.NewReader(tt.input), "users.csv")
+			if tt.setup != nil {
+				tt.setup(im)
+			}
+			recs, _, err = importAll(t, im)
+			if tt.lenient < 0 {
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, dsscsv.ErrNoFinalNewline)
+			} else {
+				require.NoError(t, err)
+				assert.Len(t, recs, tt.lenient, "records yielded without RequireFinalNewline")
+			}
+		})
+	}
+
+	t.Run("a file cut short", func(t *testing.T) {
+		im := dsscsv.Open("testdata/truncated.csv")
+		recs, _, err := importAll(t, im)
+		require.NoError(t, err, "lenient by default")
+		require.Len(t, recs, 2)
+		assert.Equal(t, "langua", recs[1]["department"], "the cut row is imported")
+
+		im.RequireFinalNewline = true
+		recs, _, err = importAll(t, im)
+		require.ErrorIs(t, err, dsscsv.ErrNoFinalNewline)
+		assert.EqualError(t, err, "dss: csv testdata/truncated.csv:3:13: "+missing)
+		assert.Len(t, recs, 1, "the cut row is not yielded")
+	})
 }
 
 func TestCancel(t *testing.T) {
@@ -816,7 +1096,12 @@ var commas = []rune{',', ';', '\t', '|', '¦'}
 // encoding/csv and imported again, gives the same records; (2) cells
 // derived from the input, written with encoding/csv as a file with a list
 // column, import as the same values (with "\r\n" read as "\n", as
-// encoding/csv does, and list elements trimmed).
+// encoding/csv does, and list elements trimmed). And two rules about line
+// ends: (3) RequireFinalNewline accepts only input that is empty or ends
+// in '\n', and then yields what the default yields, and without LazyQuotes
+// it refuses nothing the default accepts that ends so; (4) in input with
+// no quotes, the import fails when a '\r' is not followed by '\n', and fails
+// with ErrBareCR only then.
 func FuzzImport(f *testing.F) {
 	for _, seed := range []string{
 		"idnumber,name\n1,Ann\n",
@@ -842,6 +1127,18 @@ func FuzzImport(f *testing.F) {
 		"idnumber,a\n1,\"x\"y,z,w,v\n",
 		"idnumber,a\n1,x\"y,z,w,v\n",
 		"idnumber,a\n1,\"x\"\r,y,z,w\n",
+		"idnumber,name\r\r\n1,Ann\r\r\n",
+		"idnumber,name\r1,Ann\r2,Bob\r",
+		"idnumber,name\n1,Ann\r",
+		"idnumber,name\n1,\"Ann\"\r",
+		"idnumber,name\n1,Ann\n\r",
+		"\r",
+		"idnumber,name\n1,A\rnn\n",
+		"idnumber,a\n1,\"x\r\"\r\n2,\"\r\r\n\"\r\n",
+		"idnumber,department\n1,languages\n2,langua",
+		"idnumber,name",
+		"idnumber,name\n1,\"Ann\n",
+		"idnumber,name\n1,\"a\nb\"",
 	} {
 		for i := range commas {
 			f.Add(seed, uint8(i), i%2 == 0)
@@ -910,6 +1207,36 @@ func FuzzImport(f *testing.F) {
 			}
 		}
 
+		// (3) RequireFinalNewline.
+		body := strings.TrimPrefix(input, "\ufeff")
+		endsInLF := body == "" || strings.HasSuffix(body, "\n")
+		lenient, lenientErr := importLines(input, comma, lazy, false)
+		strict, strictErr := importLines(input, comma, lazy, true)
+		if strictErr == nil {
+			if !endsInLF {
+				t.Fatalf("RequireFinalNewline accepted input that does not end in a newline")
+			}
+			if lenientErr != nil {
+				t.Fatalf("RequireFinalNewline accepted what the default refuses: %v", lenientErr)
+			}
+			if diff := cmp.Diff(lenient, strict); diff != "" {
+				t.Fatalf("RequireFinalNewline (-default +with it):\n%s", diff)
+			}
+		} else if !lazy && lenientErr == nil && endsInLF {
+			t.Fatalf("RequireFinalNewline refused input that ends in a newline: %v", strictErr)
+		}
+
+		// (4) Without quotes, a '\r' must end a line, as '\r' '\n'.
+		if !strings.Contains(input, "\"") {
+			bare := strings.Contains(strings.ReplaceAll(body, "\r\n", ""), "\r")
+			if bare && lenientErr == nil {
+				t.Fatalf("a bare '\\r' in the input, and the import succeeded")
+			}
+			if !bare && errors.Is(lenientErr, dsscsv.ErrBareCR) {
+				t.Fatalf("no bare '\\r' in the input: %v", lenientErr)
+			}
+		}
+
 		// (2) Write cells derived from the input, import them.
 		cells := strings.Split(input, "|")
 		var rows [][]string
@@ -937,6 +1264,18 @@ func FuzzImport(f *testing.F) {
 
 // crlf is what encoding/csv makes of a written value: "\r\n" reads as "\n".
 func crlf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+// importLines imports input with the options that concern line ends.
+func importLines(input string, comma rune, lazy, finalNewline bool) ([]dss.Record, error) {
+	im := dsscsv.New(strings.NewReader(input), "fuzz.csv")
+	im.Comma, im.LazyQuotes, im.RequireFinalNewline = comma, lazy, finalNewline
+	var recs []dss.Record
+	err := im.Import(context.Background(), func(r dss.Record) error {
+		recs = append(recs, maps.Clone(r))
+		return nil
+	})
+	return recs, err
+}
 
 func importString(input string, comma rune, lists map[string]string) ([]dss.Record, error) {
 	im := dsscsv.New(strings.NewReader(input), "fuzz.csv")
