@@ -8,6 +8,14 @@ import (
 // ImportError is the error of a failed import: which tree and branch, which
 // record (Pos, ID), which key and value, and why (Err, which unwraps).
 // Errors of the importer itself (a file that will not open) have no Key.
+//
+// Its message is one line of printable text, however hostile the record:
+// the id is written as Action.String writes it (single-quoted, or Go-quoted
+// when it is not printable or holds a single quote or backslash); the tree,
+// branch and source are written as they are when printable and free of
+// quotes and backslashes, and Go-quoted otherwise; the key and a text value
+// are Go-quoted; and in the cause's text every rune that is not printable
+// (strconv.IsPrint), newlines included, is replaced by its Go escape.
 type ImportError struct {
 	Tree   string
 	Branch string
@@ -22,12 +30,14 @@ type ImportError struct {
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dss: %s.%s", e.Tree, e.Branch)
-	if p := e.Pos.String(); p != "" {
+	fmt.Fprintf(&b, "dss: %s.%s", fmtBare(e.Tree), fmtBare(e.Branch))
+	pos := e.Pos
+	pos.Source = fmtBare(pos.Source)
+	if p := pos.String(); p != "" {
 		b.WriteString(": " + p)
 	}
 	if e.ID != "" {
-		fmt.Fprintf(&b, ": idnumber '%s'", e.ID)
+		b.WriteString(": idnumber " + fmtID(e.ID))
 	}
 	if e.Key != "" {
 		fmt.Fprintf(&b, ": key %q", e.Key)
@@ -39,7 +49,7 @@ func (e *ImportError) Error() string {
 	}
 	if e.Err != nil {
 		// An importer's error may carry dss's prefix too: say it once.
-		b.WriteString(": " + strings.TrimPrefix(e.Err.Error(), "dss: "))
+		b.WriteString(": " + escapeText(strings.TrimPrefix(e.Err.Error(), "dss: ")))
 	}
 	return b.String()
 }

@@ -72,3 +72,30 @@ func TestSummaryModelErrors(t *testing.T) {
 	_, err = ds.Apply(context.Background(), p, TemplateFunc(func(context.Context, []Action) error { return nil }))
 	require.Equal(t, p.Refusal(), err)
 }
+
+// TestPrintHostileIDs: ids and values that would forge plan lines or hide
+// them in a terminal print as one Go-quoted line per action, and the plan
+// has exactly one line per action.
+func TestPrintHostileIDs(t *testing.T) {
+	src := newSource(t,
+		Record{"idnumber": "1')\nold_users(idnumber='5", "name": "A\x1b[8m"},
+		Record{"idnumber": "2\x1b[8m", "department": "x\u202e\ny"},
+	)
+	dst := newDest(t, []Record{{"idnumber": "5"}}, nil)
+	var buf bytes.Buffer
+	_, err := src.Print(dst, &buf)
+	require.NoError(t, err)
+	plan, _, ok := strings.Cut(buf.String(), "\n\n")
+	require.True(t, ok)
+	lines := strings.Split(plan, "\n")
+	for _, l := range lines {
+		requireOneLine(t, l)
+	}
+	require.Equal(t, []string{
+		`new_users(idnumber="1')\nold_users(idnumber='5")`,
+		`new_users(idnumber="2\x1b[8m")`,
+		`new_groups(idnumber="x\u202e\ny")`,
+		`old_users(idnumber='5')`,
+	}, lines)
+	require.Len(t, messages(src.Diff(dst)), len(lines))
+}
