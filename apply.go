@@ -23,7 +23,7 @@ type ActionError struct {
 }
 
 func (e *ActionError) Error() string {
-	return fmt.Sprintf("dss: %s: %v", e.Action.message(e.redact), e.Err)
+	return fmt.Sprintf("dss: %s: %s", e.Action.message(e.redact), escapeText(fmt.Sprint(e.Err)))
 }
 
 // Unwrap returns the cause.
@@ -54,14 +54,14 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, ", %d not reached", n)
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.NotImplemented)) {
-		fmt.Fprintf(&b, "\nnot implemented: %s (%d)", name, r.NotImplemented[name])
+		fmt.Fprintf(&b, "\nnot implemented: %s (%d)", fmtName(name), r.NotImplemented[name])
 	}
 	for i, f := range r.Failed {
 		if i == maxReportedFailures {
 			fmt.Fprintf(&b, "\n... and %d more failures", len(r.Failed)-i)
 			break
 		}
-		fmt.Fprintf(&b, "\nfailed: %s: %v", f.Action.message(f.redact), f.Err)
+		fmt.Fprintf(&b, "\nfailed: %s: %s", f.Action.message(f.redact), escapeText(fmt.Sprint(f.Err)))
 	}
 	return b.String()
 }
@@ -162,7 +162,7 @@ func missing(plan []Action, im Implementer, tmpl Template) error {
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
 		problems = append(problems, fmt.Sprintf("no method %s for %d %s actions (pass dss.AllowPartial() to skip them)",
-			camelCase(name), counts[name], name))
+			fmtName(camelCase(name)), counts[name], fmtName(name)))
 	}
 	typ := fmt.Sprintf("%T", tmpl)
 	if m, ok := tmpl.(*methods); ok {
@@ -269,7 +269,7 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 		sb, ok1 := s.byName[a.Branch]
 		db, ok2 := d.byName[a.Branch]
 		if !ok1 || !ok2 {
-			return nil, where(fmt.Errorf("%w: %s", ErrNoBranch, a.Branch))
+			return nil, where(fmt.Errorf("%w: %s", ErrNoBranch, fmtName(a.Branch)))
 		}
 		if rec := p.sources[i]; rec != nil {
 			if lastSource == nil || a.Branch != lastBranch || a.ID != lastID {

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the plan to this JSON file and change nothing")
 	planFile := fs.String("plan", "", "apply the plan saved in this JSON file, if the database has not changed since")
 	showValues := fs.Bool("show-values", false, "let error messages show values from the export and the database (names, emails)")
+	noFinalNewline := fs.Bool("allow-no-final-newline", false, "accept an export whose last line has no line ending (by default it may be cut short, and is refused)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
-		out: *out, plan: *planFile, showValues: *showValues,
+		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
 	}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
@@ -87,6 +88,7 @@ type options struct {
 	dryRun, detailed     bool
 	out, plan            string
 	showValues           bool
+	noFinalNewline       bool
 }
 
 // syncUsers is one run. The database is read and written in one transaction that
@@ -113,6 +115,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 		export = dsscsv.New(strings.NewReader(defaultCSV), "users.csv")
 	}
 	export.Rename = map[string]string{"name": "_lastfirst"} // "Last, First"; Derive makes the name
+	export.RequireFinalNewline = !o.noFinalNewline          // a file cut inside its last row is refused
 	ds.Source.Branches.Users.Importer = export
 	ds.Source.Branches.Users.Unique = true // one row per user: a repeated idnumber is an error
 	ds.Source.Branches.Groups.Importer = departmentGroups(ds.Source.Branches.Users)

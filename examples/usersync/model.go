@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/datastoresync/dss"
@@ -22,7 +22,8 @@ type SourceUser struct {
 func (u *SourceUser) Derive() error {
 	last, first, ok := strings.Cut(u.LastFirst, ",")
 	if !ok {
-		return fmt.Errorf("name %q is not \"Last, First\"", u.LastFirst)
+		// The name itself stays out of the message: it is personal data.
+		return errors.New(`the name is not "Last, First"`)
 	}
 	u.Name = strings.TrimSpace(first) + " " + strings.TrimSpace(last)
 	return nil
