@@ -91,7 +91,7 @@ type branchPair struct {
 
 type attrNames struct{ update, add, remove string }
 
-// The action names: what Diff calls its actions, and what SetTemplate
+// The action names: what Diff calls its actions, and what Methods
 // looks for methods for.
 func newName(branch string) string { return "new_" + branch }
 func oldName(branch string) string { return "old_" + branch }

@@ -10,16 +10,24 @@
 // Data lives in four levels, as in the original Python datastoresync:
 //
 //	level  name       Go
-//	1      datastore  the sync program: it owns both trees
+//	1      datastore  Datastore[S, D]: owns both trees and the sync's lifecycle
 //	2      trees      Tree[T]: "source", the point of truth, and "dest"
 //	3      branches   Branch[K, V]: one kind of object (users, groups)
 //	4      objects    the program's structs, decoded from Records
 //
-// The original's operators are methods: +source is [Tree.Import], source -
-// dest is [Tree.Diff], source > dest is [Tree.Print] and source >> dest is
-// [Tree.Apply]. The original's datastore root has no type of its own here:
-// each tree owns its objects in memory and saves itself ([Tree.SaveFile]),
-// so a separate root would add a name without a job.
+// The original's operators are methods: +source and +dest are
+// [Datastore.Import], source - dest is [Datastore.Plan], source > dest is
+// [Plan.Print] and source >> dest is [Datastore.Apply]. A sync program is
+// one path:
+//
+//	ds := dss.New[Source, Dest]()
+//	// one importer per branch of ds.Source and ds.Dest
+//	if err := ds.Import(ctx); err != nil { ... }
+//	plan, err := ds.Plan()      // judged by the guards: plan.Refusal()
+//	plan.Print(os.Stdout)
+//	report, err := ds.Apply(ctx, plan, dss.Methods(&Accounts{tx: tx}))
+//
+// [Tree.Diff] and [DiffObjects] stay for tests and for exploring.
 //
 // # Define the objects
 //
@@ -52,7 +60,7 @@
 //
 // # Define the branches
 //
-// A tree's type parameter is a struct of *Branch fields; [NewTree] fills
+// A tree's type parameter is a struct of *Branch fields; [New] fills
 // them in and checks every object type once, panicking with a message that
 // names each wrong field. Branches pair with their twins by name, and their
 // field order is the import and plan order:
@@ -62,8 +70,8 @@
 //		Groups *dss.Branch[string, Group]
 //	}
 //
-//	source := dss.NewTree[School]("source")
-//	u, ok := source.Branches.Users.Get("11111") // the original's source.users.get('11111')
+//	ds := dss.New[School, School]()
+//	u, ok := ds.Source.Branches.Users.Get("11111") // the original's source.users.get('11111')
 //
 // # Write the importers
 //
@@ -80,28 +88,35 @@
 // key and value. The subpackages dsscsv and dsssql import CSV files and SQL
 // queries.
 //
-// # Diff, print, apply
+// # Plan, print, apply
 //
-// [Tree.Diff] yields the actions that make the destination equal to the
+// [Datastore.Plan] lists the actions that make the destination equal to the
 // source: model errors, then every new_<branch>, then attribute changes
 // (update_<attr>, add_<attr>_to_<branch>, remove_<attr>_from_<branch>),
 // then every old_<branch> in reverse branch order, so that groups are
 // removed before the users they hold. The plan is deterministic: objects
 // are visited in idnumber order, whatever order they were imported in.
 //
-// [Tree.Apply] hands each action to the destination template's method named
-// after it: update_name to UpdateName, add_members_to_groups to
-// AddMembersToGroups. [Tree.SetTemplate] resolves the methods once and lists
-// every method with a wrong signature. Apply reports what was applied, what
-// failed and what is not implemented; a template method that panics is a
-// failed action, and cancelling the context stops Apply between actions.
+// A destination implements [Template]: Apply(ctx, batch) receives the plan
+// in order, each run of consecutive actions with the same name as one batch.
+// [Methods] is the original's template: it hands each action to the method
+// named after it (update_name to UpdateName, add_members_to_groups to
+// AddMembersToGroups), a method that takes one action or the whole batch.
+// Its methods are resolved before the first action, with one error that
+// lists every problem, and a plan with actions the template lacks is
+// refused unless [AllowPartial] is given. Apply reports what was applied,
+// what failed and what was not reached; a template method that panics is a
+// failed action, and cancelling the context stops Apply between calls.
 //
 // # Safety
 //
-// Apply changes nothing when an import failed, when a source branch
-// imported empty while its destination twin is not, or when the plan
-// deletes or removes more than a destination branch's [Guard] allows.
-// [Tree.Plan] makes the plan data: it encodes to JSON for review, and
-// [Tree.ApplyPlan] applies it later only if the destination has not
-// drifted since. [Tree.RedactValues] keeps record values out of errors.
+// The guards judge a plan when it is made: [Plan.Refusal] says why Apply
+// would refuse it, when a source branch imported empty while its
+// destination twin is not, or the plan deletes or removes more than a
+// destination branch's [Guard] allows. A dry run that prints the plan and
+// the real run therefore agree. A plan is applied once, only to the imports
+// it was made from ([ErrSpent], [ErrStale], [ErrNotImported]). A plan
+// encodes to JSON for review, and Apply takes the decoded plan later only if
+// the destination has not drifted since ([ErrDrift]).
+// [Tree.RedactValues] keeps record values out of errors.
 package dss

@@ -225,7 +225,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes a plan written by MarshalJSON. Values and source
-// objects stay in their JSON form until ApplyPlan converts them to the
+// objects stay in their JSON form until Datastore.Apply converts them to the
 // trees' types.
 func (p *Plan) UnmarshalJSON(data []byte) error {
 	var pj planJSON

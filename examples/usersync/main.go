@@ -9,8 +9,14 @@
 //	go run ./examples/usersync -out plan.json   # save the plan for review
 //	go run ./examples/usersync -plan plan.json  # apply the reviewed plan
 //
-// Exit status: 0 when the plan was applied or there was nothing to do, 1 on
-// error; with -dry-run -detailed-exitcode, 2 when there are changes.
+// The run reads and writes the database in one transaction that holds a
+// lock to the commit (PostgreSQL: an advisory lock; SQLite: BEGIN
+// IMMEDIATE), so two runs at once apply one export after the other.
+//
+// Exit status: 0 when the plan was applied or there was nothing to do; 1 on
+// error or when the guards refuse the plan, in every mode, so that a dry run
+// fails exactly when the real run would; with -dry-run -detailed-exitcode,
+// 2 when there are changes.
 package main
 
 import (
