@@ -222,3 +222,41 @@ func TestDSNPasswordNotInAppliedLine(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRedactDSN: whenever pgx reads a password from a DSN that parseDSN
+// takes apart, parseDSN counts that password among the secrets it masks.
+func FuzzRedactDSN(f *testing.F) {
+	// The password must come from the DSN alone.
+	f.Setenv("PGPASSWORD", "")
+	f.Setenv("PGPASSFILE", "/nonexistent")
+	f.Setenv("PGSERVICE", "")
+	for _, seed := range []string{
+		"postgres://u:S3cret%2Fpw@db.example:5432/app?sslmode=disable",
+		"postgres://u@db.example/app?password=S3cret%20pw",
+		"postgres://db.example/app?pass%77ord=S3cret1&password=S3cret2",
+		"postgresql://u:S3cret@db1.example:5432,db2.example:5433/app",
+		"postgres://u:S3cret@[::1]:5432/app",
+		"postgres://u:p:q@h/db",
+		"postgres://u: S3cret @h/db",
+		"postgres://h/db?password= S3cret ",
+		"host=db.example port=5432 user=u password=S3cret dbname=app",
+		`host=db.example password='it\'s S3cret' dbname = 'app'`,
+		`host=db.example password=S3cret\ pw dbname=app`,
+		`password=S3cret\`,
+		"host=db.example dbname=app password= S3cret",
+		"password = 'a b' password=c",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		p, err := parseDSN(dsn) // must not panic, whatever dsn is
+		if err != nil || strings.Contains(dsn, "passfile") || strings.Contains(dsn, "service") {
+			return
+		}
+		config, err := pgconn.ParseConfig(dsn)
+		if err != nil || config.Password == "" {
+			return
+		}
+		require.Contains(t, p.secrets, config.Password, "shown as %q", p.shown)
+	})
+}
