@@ -147,6 +147,10 @@ func TestRedactErrParseConfigError(t *testing.T) {
 	var pce *pgconn.ParseConfigError
 	require.ErrorAs(t, err, &pce)
 	require.ErrorIs(t, err, cause)
+
+	// Redacting again, as a caller further up may, changes nothing.
+	again := redactErr(fmt.Errorf("open: %w", err), dsn)
+	require.Equal(t, "open: "+err.Error(), again.Error())
 }
 
 // TestRedactErrUntouched: an error that does not repeat the password is
