@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -49,29 +48,6 @@ func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*d
 		return nil, fmt.Errorf("open %s: %w", d.where, redactErr(err, dsn))
 	}
 	return d, nil
-}
-
-// redactDSN hides a DSN's password, for messages and logs.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable DSN)"
-	}
-	return u.Redacted()
-}
-
-// redactErr removes the DSN's password from an error text, in case a driver
-// repeats it.
-func redactErr(err error, dsn string) error {
-	u, perr := url.Parse(dsn)
-	if err == nil || dsn == "" || perr != nil || u.User == nil {
-		return err
-	}
-	pw, ok := u.User.Password()
-	if !ok || pw == "" || !strings.Contains(err.Error(), pw) {
-		return err
-	}
-	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 }
 
 // schema creates the tables when they are missing.
