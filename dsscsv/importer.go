@@ -192,19 +192,19 @@ func (im *Importer) checkOptions() error {
 		return im.errorf(0, 0, fmt.Errorf("invalid Comma %q", c))
 	}
 	if im.Columns != nil && len(im.Columns) == 0 {
-		return im.errorf(0, 0, errors.New("Columns is empty: set it to nil to read a header"))
+		return im.errorf(0, 0, errors.New("option Columns is empty: set it to nil to read a header"))
 	}
 	for _, col := range slices.Sorted(maps.Keys(im.Rename)) {
 		if im.Rename[col] == "" {
-			return im.errorf(0, 0, fmt.Errorf("Rename[%q] is empty", col))
+			return im.errorf(0, 0, fmt.Errorf("option Rename[%q] is empty", col))
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(im.Lists)) {
 		if im.Lists[key] == "" {
-			return im.errorf(0, 0, fmt.Errorf("Lists[%q]: empty separator", key))
+			return im.errorf(0, 0, fmt.Errorf("option Lists[%q]: empty separator", key))
 		}
 		if strings.EqualFold(key, dss.IDKey) {
-			return im.errorf(0, 0, fmt.Errorf("Lists[%q]: the idnumber cannot be a list", key))
+			return im.errorf(0, 0, fmt.Errorf("option Lists[%q]: the idnumber cannot be a list", key))
 		}
 	}
 	return nil

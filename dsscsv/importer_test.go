@@ -478,19 +478,19 @@ func TestImportErrors(t *testing.T) {
 			name:  "Lists with an empty separator",
 			input: "idnumber,groups\n1,a\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"groups": ""} },
-			want:  `dss: csv users.csv: Lists["groups"]: empty separator`,
+			want:  `dss: csv users.csv: option Lists["groups"]: empty separator`,
 		},
 		{
 			name:  "the idnumber cannot be a list",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"IDNumber": ";"} },
-			want:  `dss: csv users.csv: Lists["IDNumber"]: the idnumber cannot be a list`,
+			want:  `dss: csv users.csv: option Lists["IDNumber"]: the idnumber cannot be a list`,
 		},
 		{
 			name:  "Rename to an empty key",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Rename = map[string]string{"name": ""} },
-			want:  `dss: csv users.csv: Rename["name"] is empty`,
+			want:  `dss: csv users.csv: option Rename["name"] is empty`,
 		},
 		{
 			name:  "invalid Comma",
@@ -502,7 +502,7 @@ func TestImportErrors(t *testing.T) {
 			name:  "empty Columns is not nil Columns",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{} },
-			want:  `dss: csv users.csv: Columns is empty: set it to nil to read a header`,
+			want:  `dss: csv users.csv: option Columns is empty: set it to nil to read a header`,
 		},
 		{
 			name:   "too many columns in the header",
