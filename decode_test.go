@@ -243,6 +243,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add("l", "a")
 	f.Add("u16", "65536")
 	f.Fuzz(func(t *testing.T, key, value string) {
+		if key == IDKey {
+			return // the record would have another idnumber than the one looked up below
+		}
 		tr, err := importKinds(t, true, Record{"idnumber": "1", key: value})
 		if err != nil {
 			var ie *ImportError
