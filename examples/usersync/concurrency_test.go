@@ -93,7 +93,7 @@ func TestLockTimeout(t *testing.T) {
 			if b.name == "postgres" {
 				_, err = conn.ExecContext(ctx, `BEGIN`)
 				require.NoError(t, err)
-				_, err = conn.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey))
+				_, err = conn.ExecContext(ctx, lockStmt, int32(lockKey))
 			} else {
 				_, err = conn.ExecContext(ctx, `BEGIN IMMEDIATE`)
 			}

@@ -96,9 +96,14 @@ func (d *database) q(query string) string {
 	return strings.ReplaceAll(query, "$", "?")
 }
 
-// lockKey is the PostgreSQL advisory lock that usersync runs take: any
-// 64-bit number that other programs on the database do not use.
-const lockKey = 0x75736572_73796e63 // "usersync"
+// lockKey is the PostgreSQL advisory lock that usersync runs take, with
+// the hash of the schema its tables are in as the second key: runs on the
+// same tables exclude each other, runs on other schemas of the database do
+// not. The first key is any number other programs do not use.
+const (
+	lockKey  = 0x75737273 // "usrs"
+	lockStmt = `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`
+)
 
 // begin starts the run's transaction and takes the run's lock in it, held
 // to the commit or rollback: on PostgreSQL a transaction-level advisory
@@ -112,7 +117,7 @@ func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
 	if d.postgres {
 		_, err = tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, d.busy.Milliseconds()))
 		if err == nil {
-			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey))
+			_, err = tx.ExecContext(ctx, lockStmt, int32(lockKey))
 		}
 		if err != nil {
 			tx.Rollback()
