@@ -316,9 +316,9 @@ func toBool(v any) (bool, error) {
 	case nil:
 		return false, nil
 	case string, []byte:
-		s, _ := toString(x)
-		if s == "" {
-			return false, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return false, err
 		}
 		b, err := strconv.ParseBool(s)
 		return b, numErr(err)
@@ -350,9 +350,9 @@ func toInt(v any) (int64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, numErr(err)
@@ -388,9 +388,9 @@ func toUint(v any) (uint64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		n, err := strconv.ParseUint(s, 10, 64)
 		return n, numErr(err)
@@ -426,9 +426,9 @@ func toAnyFloat(v any) (float64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		return f, numErr(err)
@@ -460,9 +460,9 @@ func toTime(v any) (time.Time, error) {
 	case nil:
 		return time.Time{}, nil
 	case string, []byte:
-		s, _ := toString(x)
-		if s == "" {
-			return time.Time{}, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return time.Time{}, err
 		}
 		for _, layout := range timeLayouts {
 			if t, err := time.Parse(layout, s); err == nil {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -231,8 +233,12 @@ func TestImportCancelled(t *testing.T) {
 }
 
 // FuzzDecode decodes arbitrary text into every kind of field: it must never
-// panic, and a value that decodes must survive a save and load unchanged.
+// panic, text that is not UTF-8 must not decode into a field, and a value
+// that decodes must survive a save and load unchanged. Seeds for the bugs it
+// guards against are in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
+	p, err := planFor(reflect.TypeFor[kinds]())
+	require.NoError(f, err)
 	for _, s := range []string{"", "0", "-1", "1.5", "true", "2026-11-28", "2026-11-28T09:30:00+01:00",
 		"9223372036854775808", "NaN", "1e400", "\x00", "ä", " 7", "0x10"} {
 		f.Add("i", s)
@@ -250,6 +256,9 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("error is not an ImportError: %v", err)
 			}
 			return
+		}
+		if _, isField := p.index(key); isField && !utf8.ValidString(value) {
+			t.Fatalf("key %q: text that is not UTF-8 decoded: %q", key, value)
 		}
 		path := t.TempDir() + "/tree.jsonl"
 		require.NoError(t, tr.SaveFile(path))
@@ -281,4 +290,35 @@ func TestRedactValues(t *testing.T) {
 
 	tr.RedactValues = false
 	require.Contains(t, tr.Import(context.Background()).Error(), `"secret-7"`)
+}
+
+// TestInvalidUTF8Numbers: text that is not UTF-8 does not convert to a
+// number, a bool or a time (it once became the zero value: {"age":"\xff7"}
+// imported age 0), as it already did not to a string.
+func TestInvalidUTF8Numbers(t *testing.T) {
+	for _, key := range []string{"i", "i8", "i64", "u16", "f", "f32", "b", "t", "li"} {
+		for _, v := range []any{"\xff7", "\xff", []byte("\xff7"), json.Number("\xff7")} {
+			if key == "t" || key == "b" {
+				if _, ok := v.(json.Number); ok {
+					continue // not a value for these
+				}
+			}
+			_, err := importKinds(t, false, Record{"idnumber": "1", key: v})
+			require.ErrorIs(t, err, ErrConvert, "key %q value %q", key, v)
+			require.ErrorContains(t, err, "not valid UTF-8", "key %q value %q", key, v)
+		}
+	}
+	// Into a scalar already set by an earlier record of the object.
+	_, err := importKinds(t, false, Record{"idnumber": "1"}, Record{"idnumber": "1", "i": "\xff"})
+	require.ErrorIs(t, err, ErrConvert)
+
+	// An integer idnumber (it became object 0).
+	type intTree struct {
+		Rooms *Branch[int, intKeyed]
+	}
+	tr := NewTree[intTree]("source")
+	tr.Branches.Rooms.Importer = Records(Record{"idnumber": "\xff7"})
+	err = tr.Import(context.Background())
+	require.ErrorIs(t, err, ErrConvert)
+	require.EqualError(t, err, `dss: source.rooms: record 1: key "idnumber" value "\xff7": cannot convert to int: not valid UTF-8`)
 }
