@@ -18,7 +18,8 @@ import (
 // type, V the object's struct type.
 //
 // NewTree creates the branches; a sync program sets Importer and, if it
-// wants, Filter, Preprocess and IgnoreUnknownKeys before calling Import.
+// wants, Filter, Preprocess, IgnoreUnknownKeys, TrimID and Unique before
+// calling Import.
 type Branch[K cmp.Ordered, V any] struct {
 	// Importer yields the branch's records. Tree.Import fails for a branch
 	// without one.
@@ -33,6 +34,12 @@ type Branch[K cmp.Ordered, V any] struct {
 	// IgnoreUnknownKeys makes keys that match no field be skipped instead of
 	// failing the import with ErrUnknownKey.
 	IgnoreUnknownKeys bool
+	// TrimID makes space around a text idnumber (" 20240029 ", space as
+	// unicode.IsSpace says) be trimmed instead of failing the import with
+	// ErrBadID. An idnumber that is empty or all space is ErrNoID, and one
+	// holding a control character ErrBadID, either way. Saved trees loaded
+	// with Tree.LoadFile are checked the same way.
+	TrimID bool
 	// Unique makes a second record with an idnumber already seen an error
 	// (ErrDuplicateID, naming both records) instead of accumulating into the
 	// first: for branches like users, where one record is one object. It
@@ -373,8 +380,12 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 			}
 		}
 	}
+	conv, err := vetID(idv, b.TrimID)
+	if err != nil {
+		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
+	}
 	var k K
-	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), idv); err != nil {
+	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), conv); err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}
 	var zero K

@@ -7,7 +7,9 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -21,8 +23,14 @@ var (
 	ErrConvert = errors.New("cannot convert")
 	// ErrConflict: two records with the same idnumber disagree on a scalar.
 	ErrConflict = errors.New("conflicting values")
-	// ErrNoID: a record has no idnumber, or an empty one.
+	// ErrNoID: a record has no idnumber, or one that is empty or all space
+	// (an empty text idnumber is ErrNoID in an integer-keyed branch too).
 	ErrNoID = errors.New("missing idnumber")
+	// ErrBadID: a record's idnumber holds a control character (a newline, a
+	// tab, NUL, an escape) or has space around it, which would make an
+	// object no other record or destination can match. Branch.TrimID trims
+	// the space instead.
+	ErrBadID = errors.New("invalid idnumber")
 	// ErrDuplicateID: a branch marked Unique has two records with one
 	// idnumber.
 	ErrDuplicateID = errors.New("duplicate idnumber")
@@ -272,6 +280,94 @@ func numErr(err error) error {
 	return err
 }
 
+// errIDSpace and errIDControl are the ErrBadID errors; made once, since
+// they carry nothing of the record (the ImportError shows the value).
+var (
+	errIDSpace   = fmt.Errorf("%w: space around it (Branch.TrimID trims it)", ErrBadID)
+	errIDControl = fmt.Errorf("%w: it holds a control character", ErrBadID)
+)
+
+// checkID vets an idnumber given as text: it returns s, or with trim s
+// without the space around it (space as unicode.IsSpace says); ErrNoID if
+// that leaves nothing; ErrBadID for space around it without trim, or for a
+// control character (unicode.IsControl) anywhere. Text that is not UTF-8
+// passes: converting it fails with ErrConvert.
+//
+// It runs once per record, so the usual idnumber, printable ASCII without
+// space, is passed by one loop over its bytes; the rest is checked rune by
+// rune. On "20240029" that loop takes 12 ns where TrimSpace and then the
+// check take 29 ns (best of 10 runs, on a busy 2-core machine).
+func checkID(s string, trim bool) (string, error) {
+	i := 0
+	for i < len(s) && '!' <= s[i] && s[i] <= '~' {
+		i++
+	}
+	if i == len(s) && i > 0 {
+		return s, nil
+	}
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return "", ErrNoID
+	}
+	if len(t) != len(s) && !trim {
+		return "", errIDSpace
+	}
+	for i := 0; i < len(t); {
+		if c := t[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f { // C0 and DEL
+				return "", errIDControl
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(t[i:])
+		if unicode.IsControl(r) { // C1, U+0080 to U+009F
+			return "", errIDControl
+		}
+		i += n
+	}
+	return t, nil
+}
+
+// vetID applies checkID to a record's idnumber value when it is text, and
+// returns the value, trimmed when trim is set. A value that passes as it is
+// is returned as it came: boxing a new one cost an allocation per record
+// (BenchmarkDecode went from 200,562 to 300,562 allocations). string(x) of a
+// []byte does not escape, so checking it copies nothing to the heap.
+func vetID(v any, trim bool) (any, error) {
+	switch x := v.(type) {
+	case string:
+		t, err := checkID(x, trim)
+		if err != nil || len(t) == len(x) {
+			return v, err
+		}
+		return t, nil
+	case []byte:
+		t, err := checkID(string(x), trim)
+		if err != nil || len(t) == len(x) {
+			return v, err
+		}
+		return []byte(t), nil
+	case json.Number:
+		t, err := checkID(string(x), trim)
+		if err != nil || len(t) == len(x) {
+			return v, err
+		}
+		return json.Number(t), nil
+	case nil, int, int64, int32, uint64:
+		return v, nil
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		x := rv.String()
+		t, err := checkID(x, trim)
+		if err != nil || len(t) == len(x) {
+			return v, err
+		}
+		return t, nil
+	}
+	return v, nil
+}
+
 // toString refuses text that is not UTF-8 (a CSV exported as Latin-1, say):
 // it would reach the destination garbled, and a saved tree or plan could
 // not carry it.
@@ -316,9 +412,9 @@ func toBool(v any) (bool, error) {
 	case nil:
 		return false, nil
 	case string, []byte:
-		s, _ := toString(x)
-		if s == "" {
-			return false, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return false, err
 		}
 		b, err := strconv.ParseBool(s)
 		return b, numErr(err)
@@ -350,9 +446,9 @@ func toInt(v any) (int64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, numErr(err)
@@ -388,9 +484,9 @@ func toUint(v any) (uint64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		n, err := strconv.ParseUint(s, 10, 64)
 		return n, numErr(err)
@@ -426,9 +522,9 @@ func toAnyFloat(v any) (float64, error) {
 	case nil:
 		return 0, nil
 	case string, []byte, json.Number:
-		s, _ := toString(x)
-		if s == "" {
-			return 0, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		return f, numErr(err)
@@ -460,9 +556,9 @@ func toTime(v any) (time.Time, error) {
 	case nil:
 		return time.Time{}, nil
 	case string, []byte:
-		s, _ := toString(x)
-		if s == "" {
-			return time.Time{}, nil
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return time.Time{}, err
 		}
 		for _, layout := range timeLayouts {
 			if t, err := time.Parse(layout, s); err == nil {

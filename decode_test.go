@@ -4,10 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -231,8 +239,13 @@ func TestImportCancelled(t *testing.T) {
 }
 
 // FuzzDecode decodes arbitrary text into every kind of field: it must never
-// panic, and a value that decodes must survive a save and load unchanged.
+// panic, text that is not UTF-8 must not decode into a field, an idnumber
+// that decodes has no space around it and no control character, and a
+// value that decodes must survive a save and load unchanged. Seeds for the
+// bugs it guards against are in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
+	p, err := planFor(reflect.TypeFor[kinds]())
+	require.NoError(f, err)
 	for _, s := range []string{"", "0", "-1", "1.5", "true", "2026-11-28", "2026-11-28T09:30:00+01:00",
 		"9223372036854775808", "NaN", "1e400", "\x00", "ä", " 7", "0x10"} {
 		f.Add("i", s)
@@ -254,14 +267,24 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		i, isField := p.index(key)
+		if isField && !utf8.ValidString(value) {
+			t.Fatalf("key %q: text that is not UTF-8 decoded: %q", key, value)
+		}
+		if isField && i == p.id &&
+			(value == "" || strings.TrimSpace(value) != value || strings.ContainsFunc(value, unicode.IsControl)) {
+			t.Fatalf("idnumber %q imported", value)
+		}
 		path := t.TempDir() + "/tree.jsonl"
 		require.NoError(t, tr.SaveFile(path))
 		back := NewTree[kindsTree]("source")
 		require.NoError(t, back.LoadFile(path))
-		a, _ := tr.Branches.Things.Get("1")
-		b, ok := back.Branches.Things.Get("1")
-		require.True(t, ok)
-		if diff := cmp.Diff(a, b, cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) }),
+		// The one object, whose idnumber is "1" unless key set it.
+		before := slices.Collect(maps.Values(maps.Collect(tr.Branches.Things.All())))
+		after := slices.Collect(maps.Values(maps.Collect(back.Branches.Things.All())))
+		require.Len(t, before, 1)
+		require.Len(t, after, 1)
+		if diff := cmp.Diff(before[0], after[0], cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) }),
 			cmp.Comparer(func(x, y float64) bool { return x == y || (x != x && y != y) })); diff != "" {
 			t.Fatalf("save/load changed the object (-before +after):\n%s", diff)
 		}
@@ -284,4 +307,151 @@ func TestRedactValues(t *testing.T) {
 
 	tr.RedactValues = false
 	require.Contains(t, tr.Import(context.Background()).Error(), `"secret-7"`)
+}
+
+// TestIDValidation: an idnumber with space around it, a control character,
+// or nothing but space is an import error, not an object no other record
+// matches (" 20240029 " once deleted the real user and created a new one).
+// TrimID trims the space instead.
+func TestIDValidation(t *testing.T) {
+	type intTree struct {
+		Rooms *Branch[int, intKeyed]
+	}
+	tests := []struct {
+		name string
+		id   any
+		trim bool
+		is   error  // nil: imported
+		want string // the idnumber imported
+	}{
+		{"plain", "20240029", false, nil, "20240029"},
+		{"space inside is kept", "A 100", false, nil, "A 100"},
+		{"non-ASCII letters", "café-日本", false, nil, "café-日本"},
+		{"a format character is not a control", "a\u200bb", false, nil, "a\u200bb"},
+		{"space around", " 20240029 ", false, ErrBadID, ""},
+		{"space around, trimmed", " 20240029 ", true, nil, "20240029"},
+		{"leading space", " 1", false, ErrBadID, ""},
+		{"trailing CR (a Windows line end)", "100\r", false, ErrBadID, ""},
+		{"trailing CR, trimmed", "100\r", true, nil, "100"},
+		{"no-break space", "\u00a0100", false, ErrBadID, ""},
+		{"no-break space, trimmed", "\u00a0100", true, nil, "100"},
+		{"ideographic space", "100\u3000", false, ErrBadID, ""},
+		{"NEL, space and control, trimmed", "1\u0085", true, nil, "1"},
+		{"space as bytes (SQL drivers)", []byte(" 1"), false, ErrBadID, ""},
+		{"empty", "", false, ErrNoID, ""},
+		{"all space", "   ", false, ErrNoID, ""},
+		{"all space, trimmed", "   ", true, ErrNoID, ""},
+		{"only a CR", "\r", false, ErrNoID, ""},
+		{"newline inside", "A\n100", false, ErrBadID, ""},
+		{"newline inside, trimmed", "A\n100", true, ErrBadID, ""},
+		{"NUL inside", "A\x00100", false, ErrBadID, ""},
+		{"tab inside", "A\t100", false, ErrBadID, ""},
+		{"escape sequence", "A\x1b[31m", false, ErrBadID, ""},
+		{"DEL", "A\x7f", false, ErrBadID, ""},
+		{"C1 control inside", "1\u00852", false, ErrBadID, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTree[kindsTree]("source")
+			tr.Branches.Things.TrimID = tt.trim
+			tr.Branches.Things.Importer = Records(Record{"idnumber": tt.id, "s": "x"})
+			err := tr.Import(context.Background())
+			if tt.is == nil {
+				require.NoError(t, err)
+				require.Equal(t, []string{tt.want}, slices.Collect(tr.Branches.Things.Keys()))
+				return
+			}
+			require.ErrorIs(t, err, tt.is)
+			var ie *ImportError
+			require.ErrorAs(t, err, &ie)
+			require.Equal(t, Pos{Line: 1}, ie.Pos)
+			require.Equal(t, "idnumber", ie.Key)
+			require.Equal(t, tt.id, ie.Value)
+		})
+	}
+
+	t.Run("message", func(t *testing.T) {
+		_, err := importKinds(t, false, Record{"idnumber": "20240028"}, Record{"idnumber": " 20240029 "})
+		require.EqualError(t, err, `dss: source.things: record 2: key "idnumber" value " 20240029 ": invalid idnumber: space around it (Branch.TrimID trims it)`)
+		_, err = importKinds(t, false, Record{"idnumber": "A\x00100"})
+		require.EqualError(t, err, `dss: source.things: record 1: key "idnumber" value "A\x00100": invalid idnumber: it holds a control character`)
+	})
+
+	t.Run("integer idnumbers", func(t *testing.T) {
+		for _, tc := range []struct {
+			id   any
+			trim bool
+			is   error
+			want int
+		}{
+			{"7", false, nil, 7},
+			{int64(7), false, nil, 7},
+			{"", false, ErrNoID, 0}, // was object 0
+			{"   ", true, ErrNoID, 0},
+			{" 7", false, ErrBadID, 0},
+			{" 7\n", true, nil, 7},
+			{"7\x00", false, ErrBadID, 0},
+		} {
+			tr := NewTree[intTree]("source")
+			tr.Branches.Rooms.TrimID = tc.trim
+			tr.Branches.Rooms.Importer = Records(Record{"idnumber": tc.id})
+			err := tr.Import(context.Background())
+			if tc.is != nil {
+				require.ErrorIs(t, err, tc.is, "idnumber %q", tc.id)
+				require.Equal(t, 0, tr.Branches.Rooms.Len())
+				continue
+			}
+			require.NoError(t, err, "idnumber %q", tc.id)
+			require.Equal(t, []int{tc.want}, slices.Collect(tr.Branches.Rooms.Keys()))
+		}
+	})
+
+	t.Run("saved trees", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "tree.jsonl")
+		text := `{"dss":"tree","version":1,"tree":"source"}` + "\n" +
+			`{"branch":"things","object":{"idnumber":"1"}}` + "\n" +
+			`{"branch":"things","object":{"idnumber":"2\n"}}` + "\n"
+		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+		tr := NewTree[kindsTree]("source")
+		err := tr.LoadFile(path)
+		require.ErrorIs(t, err, ErrBadID)
+		var ie *ImportError
+		require.ErrorAs(t, err, &ie)
+		require.Equal(t, Pos{Source: path, Line: 3}, ie.Pos)
+
+		tr.Branches.Things.TrimID = true
+		require.NoError(t, tr.LoadFile(path))
+		require.Equal(t, []string{"1", "2"}, slices.Collect(tr.Branches.Things.Keys()))
+	})
+}
+
+// TestInvalidUTF8Numbers: text that is not UTF-8 does not convert to a
+// number, a bool or a time (it once became the zero value: {"age":"\xff7"}
+// imported age 0), as it already did not to a string.
+func TestInvalidUTF8Numbers(t *testing.T) {
+	for _, key := range []string{"i", "i8", "i64", "u16", "f", "f32", "b", "t", "li"} {
+		for _, v := range []any{"\xff7", "\xff", []byte("\xff7"), json.Number("\xff7")} {
+			if key == "t" || key == "b" {
+				if _, ok := v.(json.Number); ok {
+					continue // not a value for these
+				}
+			}
+			_, err := importKinds(t, false, Record{"idnumber": "1", key: v})
+			require.ErrorIs(t, err, ErrConvert, "key %q value %q", key, v)
+			require.ErrorContains(t, err, "not valid UTF-8", "key %q value %q", key, v)
+		}
+	}
+	// Into a scalar already set by an earlier record of the object.
+	_, err := importKinds(t, false, Record{"idnumber": "1"}, Record{"idnumber": "1", "i": "\xff"})
+	require.ErrorIs(t, err, ErrConvert)
+
+	// An integer idnumber (it became object 0).
+	type intTree struct {
+		Rooms *Branch[int, intKeyed]
+	}
+	tr := NewTree[intTree]("source")
+	tr.Branches.Rooms.Importer = Records(Record{"idnumber": "\xff7"})
+	err = tr.Import(context.Background())
+	require.ErrorIs(t, err, ErrConvert)
+	require.EqualError(t, err, `dss: source.rooms: record 1: key "idnumber" value "\xff7": cannot convert to int: not valid UTF-8`)
 }

@@ -21,6 +21,8 @@ var (
 	ErrIntegrity = fmt.Errorf("attribute types differ")
 	// ErrNoBranch: a branch has no twin in the other tree.
 	ErrNoBranch = fmt.Errorf("branch has no twin")
+	// ErrNilObject: DiffObjects was given a nil object.
+	ErrNilObject = fmt.Errorf("nil object")
 )
 
 // pairField is one attribute synced between a source and a destination type.
@@ -441,8 +443,22 @@ func keyString[K cmp.Ordered](k K) string {
 // destination object of the named branch equal to one source object, in the
 // order Diff uses. S and D are object struct types; they may differ, as the
 // two trees' types do. Model errors come first, as KindError actions.
+// A nil src or dst gives one KindError action, err_nil_object, whose Err
+// wraps ErrNilObject and names the nil side.
 func DiffObjects[S, D any](branch string, src *S, dst *D) iter.Seq[Action] {
 	return func(yield func(Action) bool) {
+		if src == nil || dst == nil {
+			what := "the source object is nil"
+			switch {
+			case src == nil && dst == nil:
+				what = "both objects are nil"
+			case dst == nil:
+				what = "the destination object is nil"
+			}
+			yield(Action{Kind: KindError, Name: "err_nil_object", Branch: branch,
+				Err: fmt.Errorf("%w: %s", ErrNilObject, what)})
+			return
+		}
 		sp, err := planFor(reflect.TypeFor[S]())
 		if err == nil {
 			var dp *objPlan

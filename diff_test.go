@@ -231,6 +231,41 @@ func TestDiffObjects(t *testing.T) {
 	require.False(t, errors.Is(nil, ErrNoAttr))
 }
 
+// TestDiffObjectsNil: a nil object is one KindError action naming the nil
+// side, not a panic inside reflect.
+func TestDiffObjectsNil(t *testing.T) {
+	u1 := &srcUser{ID: "11111", Name: "Old Name"}
+	u2 := &dstUser{ID: "11111", Name: "New Name"}
+	for _, tt := range []struct {
+		name string
+		seq  func() []Action
+		want string
+	}{
+		{"source", func() []Action { return slices.Collect(DiffObjects[srcUser]("users", nil, u2)) },
+			"nil object: the source object is nil"},
+		{"destination", func() []Action { return slices.Collect(DiffObjects[srcUser, dstUser]("users", u1, nil)) },
+			"nil object: the destination object is nil"},
+		{"both", func() []Action { return slices.Collect(DiffObjects[srcUser, dstUser]("users", nil, nil)) },
+			"nil object: both objects are nil"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []Action
+			require.NotPanics(t, func() { got = tt.seq() })
+			require.Len(t, got, 1)
+			a := got[0]
+			require.Equal(t, KindError, a.Kind)
+			require.Equal(t, "err_nil_object", a.Name)
+			require.Equal(t, "users", a.Branch)
+			require.ErrorIs(t, a.Err, ErrNilObject)
+			require.EqualError(t, a.Err, tt.want)
+		})
+	}
+	// A consumer that stops at once is not called again.
+	for range DiffObjects[srcUser, dstUser]("users", nil, u2) {
+		break
+	}
+}
+
 // TestDiffSpans: cutting the branches into spans compared on several
 // goroutines gives the plan of one walk over everything, whatever the
 // spans' size, including spans where only one side has objects.
