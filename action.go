@@ -15,7 +15,7 @@ type Kind uint8
 
 // The kinds of action, in the order a plan lists them (errors come first).
 const (
-	KindError  Kind = iota // the two sides' object models disagree: err_no_attr, err_integrity, err_no_branch
+	KindError  Kind = iota // the two sides' object models disagree (err_no_attr, err_integrity, err_no_branch), or DiffObjects got a nil object (err_nil_object)
 	KindNew                // new_<branch>: create the object
 	KindUpdate             // update_<attr>: set a scalar attribute
 	KindAdd                // add_<attr>_to_<branch>: add one element to a list attribute

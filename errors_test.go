@@ -3,7 +3,6 @@ package dss
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,14 +60,21 @@ func TestImportErrorHostile(t *testing.T) {
 // hide lines gives a one-line import error.
 func TestImportHostileRecord(t *testing.T) {
 	s := NewTree[srcTree]("source")
-	s.Branches.Users.Importer = Records(Record{"idnumber": "7\x1b[8m\ndss: import ok", "age": "x\x1b[2J\ny"})
+	// The idnumber is refused (it holds control characters), and the error
+	// that says so shows it escaped.
+	s.Branches.Users.Importer = Records(Record{"idnumber": "7\x1b[8m\ndss: import ok", "age": "1"})
 	s.Branches.Groups.Importer = Records()
 	err := s.Import(context.Background())
+	require.ErrorIs(t, err, ErrBadID)
+	requireOneLine(t, err.Error())
+	require.Equal(t, `dss: source.users: record 1: key "idnumber" value "7\x1b[8m\ndss: import ok": invalid idnumber: it holds a control character`, err.Error())
+
+	// A printable but unusual idnumber is Go-quoted; a hostile value too.
+	s.Branches.Users.Importer = Records(Record{"idnumber": "7'\u202e", "age": "x\x1b[2J\ny"})
+	err = s.Import(context.Background())
 	require.ErrorIs(t, err, ErrConvert)
-	for line := range strings.SplitSeq(err.Error(), "\n") {
-		requireOneLine(t, line)
-	}
-	require.Equal(t, `dss: source.users: record 1: idnumber "7\x1b[8m\ndss: import ok": key "age" value "x\x1b[2J\ny": cannot convert to int: invalid syntax`, err.Error())
+	requireOneLine(t, err.Error())
+	require.Equal(t, `dss: source.users: record 1: idnumber "7'\u202e": key "age" value "x\x1b[2J\ny": cannot convert to int: invalid syntax`, err.Error())
 }
 
 // FuzzImportError: whatever the tree, branch, source, id, key, value and
