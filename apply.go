@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ErrPanic is wrapped by the error of a template method that panicked.
@@ -84,7 +85,7 @@ func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = t
 func AllowPartial() ApplyOption { return func(c *applyConfig) { c.allowPartial = true } }
 
 // apply checks everything that can refuse the plan, then dispatches it.
-func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, opts []ApplyOption) (*Report, error) {
+func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observer, opts []ApplyOption) (*Report, error) {
 	var cfg applyConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -133,6 +134,11 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, opts []Apply
 	if err := bound.refusal; err != nil {
 		return nil, err
 	}
+	// The verdict is the plan's; but its actions are exported, so judge
+	// what will be dispatched once more.
+	if err := judge(bound, d); err != nil {
+		return nil, err
+	}
 	if m, ok := tmpl.(*methods); ok {
 		rm, err := m.resolve(d)
 		if err != nil {
@@ -145,7 +151,10 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, opts []Apply
 			return nil, err
 		}
 	}
-	return run(ctx, s, d, p, bound.Actions, tmpl, redact, cfg)
+	start := time.Now()
+	r, err := run(ctx, s, d, p, bound.Actions, tmpl, redact, cfg, obs)
+	obs.applied(d, r, time.Since(start), err)
+	return r, err
 }
 
 // missing lists the plan's actions that the template does not implement.
@@ -178,7 +187,8 @@ type batchLimiter interface {
 
 // run dispatches the actions of the plan p, a batch at a time. The plan is
 // spent, and the destination no longer as imported, from the first call on.
-func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig) (*Report, error) {
+func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig, obs *observer) (*Report, error) {
+	start := time.Now()
 	r := &Report{Plan: actions, NotImplemented: map[string]int{}}
 	limiter, _ := tmpl.(batchLimiter)
 	im, _ := tmpl.(Implementer)
@@ -212,6 +222,7 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 		}
 		batch := actions[i:end:end]
 		p.spent, d.state = true, stateApplied
+		bstart := time.Now()
 		err := call(ctx, tmpl, batch)
 		var be *BatchError
 		switch {
@@ -219,7 +230,6 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 			r.Applied += len(batch)
 			r.Attempted = end
 			i = end
-			continue
 		case errors.As(err, &be) && be.Index >= 0 && be.Index < len(batch):
 			r.Applied += be.Index
 			r.Attempted = i + be.Index + 1
@@ -232,7 +242,8 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 			}
 			i = end
 		}
-		if cfg.stopOnError {
+		obs.batch(d, a.Name, len(batch), r.Attempted, len(actions), time.Since(bstart), time.Since(start), err)
+		if err != nil && cfg.stopOnError {
 			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
 		}
 	}

@@ -90,7 +90,7 @@ type branch interface {
 	Len() int
 	init(name string, t *tree) error
 	objPlan() *objPlan
-	run(ctx context.Context) error
+	run(ctx context.Context, tick func(records int)) error
 	reset()
 	put(rec Record, pos Pos) error
 	finish(derive bool) error
@@ -318,7 +318,9 @@ func (b *Branch[K, V]) objects() iter.Seq[unsafe.Pointer] {
 
 // run imports the branch, which Tree.Import has emptied: it fills it with
 // what the importer yields, then completes the objects.
-func (b *Branch[K, V]) run(ctx context.Context) error {
+// run imports the branch; tick, if not nil, is called with the number of
+// records read so far every 1024 records, and once more at the end.
+func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 	if b.Unique {
 		// One record is one object: the objects need no map to be found
 		// while importing, and repeated idnumbers show up side by side once
@@ -336,6 +338,9 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if tick != nil {
+				tick(n)
 			}
 			if hinter != nil && n == 1024 && b.Unique {
 				// Records are objects, so the order can be sized once.
@@ -356,7 +361,11 @@ func (b *Branch[K, V]) run(ctx context.Context) error {
 		}
 		return b.put(rec, pos)
 	}
-	if err := b.Importer.Import(ctx, yield); err != nil {
+	err := b.Importer.Import(ctx, yield)
+	if tick != nil {
+		tick(n)
+	}
+	if err != nil {
 		if ie := (*ImportError)(nil); errors.As(err, &ie) {
 			return err
 		}

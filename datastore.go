@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Datastore is level 1, the root: it owns the source tree (the point of
@@ -32,6 +34,18 @@ type Datastore[S, D any] struct {
 	Source *Tree[S]
 	// Dest is the tree named "dest", the destination the plan changes.
 	Dest *Tree[D]
+
+	// Logger, if set, gets a record of each phase: at Info, each tree's
+	// import (objects, time), the plan (counts per branch; a refused plan at
+	// Warn, with why) and the apply (applied, failed, not reached, time); at
+	// Debug, each branch's import (records, objects, time) and each call of
+	// the template (action, count, time). dss logs nothing without it.
+	Logger *slog.Logger
+	// Progress, if set, is called as a long phase goes: every 1024 records
+	// a branch imports, and after every call of the template. During
+	// Import it may be called from the two trees' goroutines at once. It
+	// must return quickly.
+	Progress func(Progress)
 
 	mu sync.Mutex
 }
@@ -64,10 +78,11 @@ var (
 func (ds *Datastore[S, D]) Import(ctx context.Context) error {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
+	obs := ds.observer()
 	var serr, derr error
 	var wg sync.WaitGroup
-	wg.Go(func() { serr = ds.Source.Import(ctx) })
-	derr = ds.Dest.Import(ctx)
+	wg.Go(func() { serr = ds.Source.t.importAll(ctx, ds.Source.RedactValues, obs) })
+	derr = ds.Dest.t.importAll(ctx, ds.Dest.RedactValues, obs)
 	wg.Wait()
 	return errors.Join(serr, derr)
 }
@@ -78,7 +93,7 @@ func (ds *Datastore[S, D]) Import(ctx context.Context) error {
 func (ds *Datastore[S, D]) ImportDest(ctx context.Context) error {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	return ds.Dest.Import(ctx)
+	return ds.Dest.t.importAll(ctx, ds.Dest.RedactValues, ds.observer())
 }
 
 // Plan is the original's source - dest, made data: every action that makes
@@ -101,7 +116,17 @@ func (ds *Datastore[S, D]) Plan() (*Plan, error) {
 			return nil, fmt.Errorf("dss: plan %s to %s: %w", s.name, d.name, err)
 		}
 	}
-	return makePlan(s, d), nil
+	start := time.Now()
+	p := makePlan(s, d)
+	ds.observer().planned(p, time.Since(start))
+	return p, nil
+}
+
+func (ds *Datastore[S, D]) observer() *observer {
+	if ds.Logger == nil && ds.Progress == nil {
+		return nil
+	}
+	return &observer{log: ds.Logger, progress: ds.Progress}
 }
 
 // Apply is the original's source >> dest: it hands the plan's actions to
@@ -128,6 +153,9 @@ func (ds *Datastore[S, D]) Plan() (*Plan, error) {
 // StopOnError); a model error (KindError) is a failure and is not
 // dispatched. Cancelling ctx stops Apply between two calls.
 //
+// Apply holds the datastore while it runs: the template must not call the
+// datastore's methods.
+//
 // Once Apply has called a method, the plan is spent and the destination
 // tree no longer says what the destination holds: the next plan needs a new
 // Import. The Report says what was applied, what failed and what was not
@@ -136,7 +164,7 @@ func (ds *Datastore[S, D]) Plan() (*Plan, error) {
 func (ds *Datastore[S, D]) Apply(ctx context.Context, p *Plan, tmpl Template, opts ...ApplyOption) (*Report, error) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
-	return apply(ctx, &ds.Source.t, &ds.Dest.t, p, tmpl, opts)
+	return apply(ctx, &ds.Source.t, &ds.Dest.t, p, tmpl, ds.observer(), opts)
 }
 
 // Save writes both trees to the directory dir, which must exist, as

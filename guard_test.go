@@ -121,3 +121,19 @@ func TestGuardCountsMembersOfDeletedObjects(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, m.groups, 1)
 }
+
+// TestGuardJudgesWhatIsApplied: a plan's actions are exported; actions
+// added to a plan after it was judged are judged again by Apply.
+func TestGuardJudgesWhatIsApplied(t *testing.T) {
+	ds, m := guardScenario(t, 100, 100)
+	p := mustPlan(t, ds)
+	require.Empty(t, p.Actions)
+	for id, u := range ds.Dest.Branches.Users.All() {
+		p.Actions = append(p.Actions, Action{Kind: KindOld, Name: "old_users", Branch: "users", ID: id, Dest: u})
+	}
+	_, err := ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
+	var ge *GuardError
+	require.ErrorAs(t, err, &ge)
+	require.Equal(t, 100, ge.Count)
+	require.Empty(t, m.calls)
+}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Tree is level 2: one side of the sync, the source (the point of truth) or
@@ -126,15 +127,28 @@ func (t *Tree[T]) Name() string { return t.t.name }
 // Import waits for plans and diffs of the tree that are running, and they
 // wait for it: neither sees the other half done.
 func (t *Tree[T]) Import(ctx context.Context) error {
-	t.t.mu.Lock()
-	defer t.t.mu.Unlock()
-	t.t.begin(t.RedactValues)
-	for _, b := range t.t.branches {
-		if err := b.run(ctx); err != nil {
-			return t.t.end(err)
+	return t.t.importAll(ctx, t.RedactValues, nil)
+}
+
+// importAll runs the importers of every branch, telling obs how it goes.
+func (t *tree) importAll(ctx context.Context, redact bool, obs *observer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.begin(redact)
+	start := time.Now()
+	for _, b := range t.branches {
+		bstart := time.Now()
+		records := 0
+		tick := obs.importTick(t.name, b.Name(), bstart, &records)
+		err := b.run(ctx, tick)
+		obs.importedBranch(t.name, b.Name(), records, b.Len(), time.Since(bstart), err)
+		if err != nil {
+			obs.imported(t, time.Since(start), err)
+			return t.end(err)
 		}
 	}
-	return t.t.end(nil)
+	obs.imported(t, time.Since(start), nil)
+	return t.end(nil)
 }
 
 // begin starts an import or load: every branch is emptied, and every plan
