@@ -242,7 +242,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 // counts do not make. The summary is computed from the actions, never taken
 // from the file.
 func (p *Plan) UnmarshalJSON(data []byte) error {
-	if err := checkKeys(json.NewDecoder(bytes.NewReader(data)), planShape, "plan"); err != nil {
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(data)), planShape, ""); err != nil {
 		return fmt.Errorf("dss: plan: %w", err)
 	}
 	var pj planJSON
@@ -332,8 +332,11 @@ func checkShape(a Action, hasSource bool) error {
 		return fmt.Errorf("kind %s cannot be applied", a.Kind)
 	}
 	if a.Name != want {
-		return fmt.Errorf("the name %s is not that of a %s action on branch %s, attribute %q: %s",
-			fmtName(a.Name), a.Kind, fmtBare(a.Branch), a.Attr, fmtName(want))
+		if a.Attr == "" {
+			return fmt.Errorf("kind %s and branch %s make the name %s, not %s", a.Kind, fmtBare(a.Branch), fmtName(want), fmtName(a.Name))
+		}
+		return fmt.Errorf("kind %s, branch %s and attribute %q make the name %s, not %s",
+			a.Kind, fmtBare(a.Branch), a.Attr, fmtName(want), fmtName(a.Name))
 	}
 	switch {
 	case a.Kind == KindOld && hasSource:
@@ -450,11 +453,19 @@ func shapeOf(t reflect.Type) *jsonShape {
 	return nil
 }
 
+// at prefixes a message with where, the place in the plan's JSON, if any.
+func at(where string) string {
+	if where == "" {
+		return ""
+	}
+	return where + ": "
+}
+
 // checkKeys reads one JSON value from dec and refuses a key repeated in any
 // of its objects, and, where the shape is a struct's, a key the struct does
 // not have exactly. encoding/json lets the last of two keys win and matches
 // keys regardless of case, so either would let a plan do what a reader of
-// the file does not see. where names the value in errors.
+// the file does not see. where names the value in errors; "" is the plan.
 func checkKeys(dec *json.Decoder, s *jsonShape, where string) error {
 	tok, err := dec.Token()
 	if err != nil {
@@ -470,21 +481,17 @@ func checkKeys(dec *json.Decoder, s *jsonShape, where string) error {
 			}
 			key, _ := tok.(string)
 			if seen[key] {
-				return fmt.Errorf("%s: key %q appears twice", where, key)
+				return fmt.Errorf("%skey %q appears twice", at(where), key)
 			}
 			seen[key] = true
 			var sub *jsonShape
 			if s != nil && s.keys != nil {
 				var ok bool
 				if sub, ok = s.keys[key]; !ok {
-					return fmt.Errorf("%s: unknown key %q", where, key)
+					return fmt.Errorf("%sunknown key %q", at(where), key)
 				}
 			}
-			inner := where + ": " + strconv.Quote(key)
-			if where == "plan" {
-				inner = strconv.Quote(key)
-			}
-			if err := checkKeys(dec, sub, inner); err != nil {
+			if err := checkKeys(dec, sub, at(where)+strconv.Quote(key)); err != nil {
 				return err
 			}
 		}
