@@ -347,9 +347,7 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 			if id := idText(dp.fields[dp.id].value(dst)); id != a.ID {
 				return nil, where(fmt.Errorf("the destination object's idnumber is %s", fmtID(id)))
 			}
-			if a.Kind != KindNew {
-				a.Dest = obj
-			}
+			a.Dest = obj
 		}
 
 		key := actionKey{kind: a.Kind, branch: a.Branch, id: a.ID, attr: a.Attr}
