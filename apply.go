@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // ErrPanic is wrapped by the error of a template method that panicked.
@@ -257,71 +258,195 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 // saved plan was made.
 var ErrDrift = errors.New("the destination drifted")
 
-// bind turns a decoded plan's JSON values into the trees' types: source
-// objects are decoded into the source's object types, destination objects
-// are looked up in the re-imported destination, values are converted to the
-// attribute's type.
+// bind turns a decoded plan's JSON values into the trees' types, and
+// refuses a plan that Datastore.Plan could not have made from these trees,
+// naming the first action that disagrees. Source objects are decoded into
+// the source's object types; destination objects are looked up in the
+// re-imported destination, whose fingerprints apply has checked; values are
+// converted to the attribute's type and must be what the source object
+// holds and the destination lacks; the source counts must be what the
+// actions and the destination make, so that the guards judge the plan by
+// what it does. Values are left out of the errors when redact is set.
 func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
-	if p.sources == nil {
-		return p, nil
+	if len(p.sources) != len(p.Actions) {
+		return nil, errors.New("the decoded plan's actions were changed")
 	}
-	out := &Plan{Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts, Summary: p.Summary,
-		Actions: slices.Clone(p.Actions)}
-	// Diff puts an object's actions side by side and gives them one source
-	// object; decoding each action's record anew would not.
-	var lastBranch, lastID string
-	var lastSource any
+	if err := sameModels(s, d); err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.fingerprints)) {
+		if _, ok := d.byName[name]; !ok {
+			return nil, fmt.Errorf("the plan has a fingerprint of branch %s, which %s does not have", fmtBare(name), d.name)
+		}
+	}
+	show := func(v any) string {
+		if redact {
+			return "[redacted]"
+		}
+		return fmtValue(v)
+	}
+	out := &Plan{Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts, Actions: slices.Clone(p.Actions)}
+	type object struct{ branch, id string }
+	type source struct {
+		at  int // the first action that carries it
+		rec Record
+		obj any
+	}
+	sources := map[object]source{} // Diff gives one object's actions one source object
+	olds := map[object]int{}
+	type actionKey struct {
+		kind             Kind
+		branch, id, attr string
+		value            any // the list element, for add and remove
+	}
+	seen := map[actionKey]int{}
+	created, deleted := map[string]int{}, map[string]int{}
 	for i := range out.Actions {
 		a := &out.Actions[i]
-		if a.Kind == KindError {
-			continue
-		}
+		rec := p.sources[i]
 		where := func(err error) error { return fmt.Errorf("action %d %s: %w", i+1, a.message(redact), err) }
-		sb, ok1 := s.byName[a.Branch]
-		db, ok2 := d.byName[a.Branch]
-		if !ok1 || !ok2 {
-			return nil, where(fmt.Errorf("%w: %s", ErrNoBranch, fmtName(a.Branch)))
+		if a.Kind == KindError {
+			return nil, where(errors.New("a model error, which a saved plan never holds"))
 		}
-		if rec := p.sources[i]; rec != nil {
-			if lastSource == nil || a.Branch != lastBranch || a.ID != lastID {
-				obj, err := sb.newObject(rec)
-				if err != nil {
-					return nil, where(err)
-				}
-				lastBranch, lastID, lastSource = a.Branch, a.ID, obj
-			}
-			a.Source = lastSource
-		}
-		if a.Kind == KindNew {
-			continue
-		}
-		obj, ok := db.lookup(a.ID)
-		if !ok {
-			return nil, where(fmt.Errorf("%w: no object with this idnumber", ErrDrift))
-		}
-		a.Dest = obj
-		if a.Kind == KindOld {
-			continue
-		}
-		f, ok := db.objPlan().field(a.Attr)
-		if !ok {
-			return nil, where(fmt.Errorf("%w: %q", ErrNoAttr, a.Attr))
-		}
-		t := f.typ
-		if f.list {
-			t = f.elem
-		}
-		v := reflect.New(t)
-		if err := assign(v.UnsafePointer(), t, a.Value); err != nil {
+		if err := checkShape(*a, rec != nil); err != nil {
 			return nil, where(err)
 		}
-		a.Value = v.Elem().Interface()
-		if a.Kind == KindUpdate {
-			a.DestValue = f.value(reflect.ValueOf(obj).UnsafePointer())
-		} else {
-			a.DestValue = nil
+		sb, ok := s.byName[a.Branch]
+		if !ok {
+			return nil, where(fmt.Errorf("the trees have no branch %s", fmtBare(a.Branch)))
+		}
+		db := d.byName[a.Branch] // sameModels: the trees have the same branches
+		sp, dp := sb.objPlan(), db.objPlan()
+		o := object{a.Branch, a.ID}
+
+		var src unsafe.Pointer
+		if rec != nil {
+			if j, ok := olds[o]; ok {
+				return nil, where(fmt.Errorf("it carries a source object with the idnumber that action %d deletes", j+1))
+			}
+			so, ok := sources[o]
+			if ok && !reflect.DeepEqual(rec, so.rec) {
+				return nil, where(fmt.Errorf("it carries another source object than action %d, with the same idnumber", so.at+1))
+			}
+			if !ok {
+				if err := exactKeys(sp, rec); err != nil {
+					return nil, where(err)
+				}
+				obj, err := sb.newObject(rec)
+				if err != nil {
+					return nil, where(fmt.Errorf("source object: %w", err))
+				}
+				so = source{at: i, rec: rec, obj: obj}
+				sources[o] = so
+			}
+			a.Source = so.obj
+			src = reflect.ValueOf(so.obj).UnsafePointer()
+			if id := idText(sp.fields[sp.id].value(src)); id != a.ID {
+				return nil, where(fmt.Errorf("the source object's idnumber is %s", fmtID(id)))
+			}
+		}
+
+		var dst unsafe.Pointer
+		obj, found := db.lookup(a.ID)
+		switch {
+		case a.Kind == KindNew && found:
+			return nil, where(errors.New("the destination has an object with this idnumber already"))
+		case a.Kind != KindNew && !found:
+			return nil, where(errors.New("the destination has no object with this idnumber"))
+		case found:
+			dst = reflect.ValueOf(obj).UnsafePointer()
+			if id := idText(dp.fields[dp.id].value(dst)); id != a.ID {
+				return nil, where(fmt.Errorf("the destination object's idnumber is %s", fmtID(id)))
+			}
+			a.Dest = obj
+		}
+
+		key := actionKey{kind: a.Kind, branch: a.Branch, id: a.ID, attr: a.Attr}
+		switch a.Kind {
+		case KindNew:
+			created[a.Branch]++
+		case KindOld:
+			if so, ok := sources[o]; ok {
+				return nil, where(fmt.Errorf("it deletes the object whose source object action %d carries", so.at+1))
+			}
+			olds[o] = i
+			deleted[a.Branch]++
+		default:
+			df, ok := dp.field(a.Attr)
+			if !ok || df.private || df.key == IDKey || df.list != (a.Kind != KindUpdate) {
+				what := "scalar"
+				if a.Kind != KindUpdate {
+					what = "list"
+				}
+				return nil, where(fmt.Errorf("branch %s has no synced %s attribute %q", fmtBare(a.Branch), what, a.Attr))
+			}
+			sf, _ := sp.field(a.Attr) // sameModels: a twin of the same type
+			t := df.typ
+			if df.list {
+				t = df.elem
+			}
+			v := reflect.New(t)
+			if err := assign(v.UnsafePointer(), t, a.Value); err != nil {
+				return nil, where(err)
+			}
+			a.Value = v.Elem().Interface()
+			switch a.Kind {
+			case KindUpdate:
+				if !sf.equal(sf.ptr(src), v.UnsafePointer()) {
+					return nil, where(fmt.Errorf("the value is not the source object's, %s", show(sf.value(src))))
+				}
+				if df.equal(df.ptr(dst), v.UnsafePointer()) {
+					return nil, where(errors.New("the destination holds this value already"))
+				}
+				dv := reflect.New(t)
+				if err := assign(dv.UnsafePointer(), t, a.DestValue); err != nil || !df.equal(df.ptr(dst), dv.UnsafePointer()) {
+					return nil, where(fmt.Errorf("dest_value is not the destination's value, %s", show(df.value(dst))))
+				}
+				a.DestValue = df.value(dst)
+			case KindAdd:
+				if !listHolds(sf, src, v.Elem()) {
+					return nil, where(errors.New("the source object's list does not hold the value"))
+				}
+				if listHolds(df, dst, v.Elem()) {
+					return nil, where(errors.New("the destination's list holds the value already"))
+				}
+				key.value = a.Value
+			case KindRemove:
+				if listHolds(sf, src, v.Elem()) {
+					return nil, where(errors.New("the source object's list holds the value"))
+				}
+				if !listHolds(df, dst, v.Elem()) {
+					return nil, where(errors.New("the destination's list does not hold the value"))
+				}
+				key.value = a.Value
+			}
+		}
+		if j, ok := seen[key]; ok {
+			return nil, where(fmt.Errorf("it repeats action %d", j+1))
+		}
+		seen[key] = i
+	}
+	// Every source object is either created or has a twin in the
+	// destination, and every destination object that is not deleted has a
+	// twin: the count the empty-source guard reads is the actions' own.
+	order := make([]string, len(s.branches))
+	for i, b := range s.branches {
+		name := b.Name()
+		order[i] = name
+		n, ok := p.SourceCounts[name]
+		if !ok {
+			return nil, fmt.Errorf("the plan has no source count of branch %s", fmtBare(name))
+		}
+		if of := d.byName[name].Len(); n != created[name]+of-deleted[name] {
+			return nil, fmt.Errorf("the plan's source count of branch %s is %d, and its actions make %d: %d created, and %d of the destination's %d not deleted",
+				fmtBare(name), n, created[name]+of-deleted[name], created[name], of-deleted[name], of)
 		}
 	}
+	sum, err := recount(order, p.SourceCounts, out.Actions)
+	if err != nil {
+		return nil, err
+	}
+	out.Summary = sum
 	return out, nil
 }
 

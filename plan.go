@@ -8,9 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -153,9 +157,9 @@ func appendCanonical(buf []byte, v reflect.Value) []byte {
 //
 // "source" is the source object as a record, so that a later run can hand it
 // to the template; the destination object is looked up again in the
-// re-imported destination. Model errors carry "error" instead.
+// re-imported destination. A plan with model errors is never saved.
 type planJSON struct {
-	Version      int               `json:"version"`
+	Version      *int              `json:"version"`
 	Source       string            `json:"source"`
 	Dest         string            `json:"dest"`
 	SourceCounts map[string]int    `json:"source_counts"`
@@ -206,7 +210,8 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		}
 		fp = p.d.fingerprints()
 	}
-	pj := planJSON{Version: PlanVersion, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
+	version := PlanVersion
+	pj := planJSON{Version: &version, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
 		Fingerprints: fp, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
 	for i, a := range p.Actions {
 		aj := actionJSON{Kind: a.Kind.String(), Name: a.Name, Branch: a.Branch, ID: a.ID, Attr: a.Attr,
@@ -225,23 +230,40 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes a plan written by MarshalJSON. Values and source
-// objects stay in their JSON form until Datastore.Apply converts them to the
-// trees' types.
+// objects stay in their JSON form until Datastore.Apply converts them to
+// the trees' types and checks them against the trees.
+//
+// A plan file is data that dss wrote, and it is refused when it is anything
+// else: a version other than PlanVersion or none, a key the schema does not
+// have (keys match exactly, not regardless of case) or a key repeated in
+// one object, a model error, an action whose name is not the one its kind,
+// branch and attribute make (update_<attr>, old_<branch>, ...), a missing
+// or misplaced source object, or a summary that the actions and the source
+// counts do not make. The summary is computed from the actions, never taken
+// from the file.
 func (p *Plan) UnmarshalJSON(data []byte) error {
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(data)), planShape, ""); err != nil {
+		return fmt.Errorf("dss: plan: %w", err)
+	}
 	var pj planJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(&pj); err != nil {
 		return fmt.Errorf("dss: plan: %w", err)
 	}
-	if pj.Version != PlanVersion {
-		return fmt.Errorf("dss: plan: version %d, this dss reads version %d", pj.Version, PlanVersion)
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("dss: plan: data after the plan")
 	}
-	if pj.Fingerprints == nil {
+	switch {
+	case pj.Version == nil:
+		return fmt.Errorf("dss: plan: no version, this dss reads version %d", PlanVersion)
+	case *pj.Version != PlanVersion:
+		return fmt.Errorf("dss: plan: version %d, this dss reads version %d", *pj.Version, PlanVersion)
+	case pj.Fingerprints == nil:
 		return errors.New("dss: plan: no fingerprints")
 	}
-	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, fingerprints: pj.Fingerprints,
-		Summary: pj.Summary, Actions: make([]Action, len(pj.Actions)), decoded: true, sources: make([]Record, len(pj.Actions))}
+	actions, sources := make([]Action, len(pj.Actions)), make([]Record, len(pj.Actions))
 	for i, aj := range pj.Actions {
 		k := slices.Index(kindNames[:], aj.Kind)
 		if k < 0 {
@@ -249,13 +271,249 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		}
 		a := Action{Kind: Kind(k), Name: aj.Name, Branch: aj.Branch, ID: aj.ID, Attr: aj.Attr,
 			Value: aj.Value, DestValue: aj.DestValue}
-		if aj.Error != "" {
-			a.Err = errors.New(aj.Error)
+		if a.Kind == KindError || aj.Error != "" {
+			return fmt.Errorf("dss: plan: action %d: a model error, which a saved plan never holds", i+1)
 		}
-		p.Actions[i] = a
-		p.sources[i] = aj.Source
+		// The values are not known to be safe to show yet: they are
+		// redacted, as a tree that redacts would have them.
+		if err := checkShape(a, aj.Source != nil); err != nil {
+			return fmt.Errorf("dss: plan: action %d %s: %w", i+1, a.message(true), err)
+		}
+		actions[i], sources[i] = a, aj.Source
+	}
+	var order []string
+	for _, bs := range pj.Summary.Branches {
+		order = append(order, bs.Branch)
+	}
+	sum, err := recount(order, pj.SourceCounts, actions)
+	if err != nil {
+		return fmt.Errorf("dss: plan: %w", err)
+	}
+	if err := sameSummary(pj.Summary, sum); err != nil {
+		return fmt.Errorf("dss: plan: %w", err)
+	}
+	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, fingerprints: pj.Fingerprints,
+		Summary: sum, Actions: actions, decoded: true, sources: sources}
+	return nil
+}
+
+// checkShape checks what an action of a saved plan must be whatever the
+// trees: one of the kinds a saved plan holds, with an idnumber, named as its
+// kind, branch and attribute name it (so that the template method it goes
+// to is the one its kind is counted as by the guards), and with a source
+// object exactly when its kind has one.
+func checkShape(a Action, hasSource bool) error {
+	if a.Branch == "" {
+		return errors.New("no branch")
+	}
+	if a.ID == "" {
+		return errors.New("no idnumber")
+	}
+	var want string
+	switch a.Kind {
+	case KindNew, KindOld:
+		if a.Attr != "" || a.Value != nil || a.DestValue != nil {
+			return fmt.Errorf("%s actions have no attribute or value", a.Kind)
+		}
+		want = newName(a.Branch)
+		if a.Kind == KindOld {
+			want = oldName(a.Branch)
+		}
+	case KindUpdate, KindAdd, KindRemove:
+		if a.Attr == "" {
+			return fmt.Errorf("%s actions need an attribute", a.Kind)
+		}
+		if a.Kind != KindUpdate && a.DestValue != nil {
+			return fmt.Errorf("%s actions have no destination value", a.Kind)
+		}
+		n := namesFor(a.Branch, a.Attr)
+		want = map[Kind]string{KindUpdate: n.update, KindAdd: n.add, KindRemove: n.remove}[a.Kind]
+	default:
+		return fmt.Errorf("kind %s cannot be applied", a.Kind)
+	}
+	if a.Name != want {
+		if a.Attr == "" {
+			return fmt.Errorf("kind %s and branch %s make the name %s, not %s", a.Kind, fmtBare(a.Branch), fmtName(want), fmtName(a.Name))
+		}
+		return fmt.Errorf("kind %s, branch %s and attribute %q make the name %s, not %s",
+			a.Kind, fmtBare(a.Branch), a.Attr, fmtName(want), fmtName(a.Name))
+	}
+	switch {
+	case a.Kind == KindOld && hasSource:
+		return errors.New("old actions carry no source object, and this one does")
+	case a.Kind != KindOld && !hasSource:
+		return fmt.Errorf("%s actions carry their source object, and this one does not", a.Kind)
 	}
 	return nil
+}
+
+// recount is summarize for a plan without its trees: the branches in the
+// source's order, the number of objects in each source branch, and the
+// actions.
+func recount(branches []string, counts map[string]int, actions []Action) (Summary, error) {
+	sum := Summary{Branches: make([]BranchSummary, len(branches))}
+	at := map[string]int{}
+	for i, b := range branches {
+		if _, dup := at[b]; dup {
+			return sum, fmt.Errorf("branch %s is in the summary twice", fmtBare(b))
+		}
+		n, ok := counts[b]
+		switch {
+		case !ok:
+			return sum, fmt.Errorf("no source count for branch %s", fmtBare(b))
+		case n < 0:
+			return sum, fmt.Errorf("source count %d for branch %s", n, fmtBare(b))
+		}
+		at[b] = i
+		sum.Branches[i].Branch = b
+	}
+	if len(counts) != len(branches) {
+		for _, b := range slices.Sorted(maps.Keys(counts)) {
+			if _, ok := at[b]; !ok {
+				return sum, fmt.Errorf("source count for branch %s, which the summary does not have", fmtBare(b))
+			}
+		}
+	}
+	var lastBranch, lastID string
+	for i, a := range actions {
+		j, ok := at[a.Branch]
+		if !ok {
+			return sum, fmt.Errorf("action %d: branch %s is not one of the plan's branches", i+1, fmtBare(a.Branch))
+		}
+		bs := &sum.Branches[j]
+		switch a.Kind {
+		case KindError:
+			sum.Errors++
+		case KindNew:
+			bs.Created++
+		case KindOld:
+			bs.Deleted++
+		default:
+			if a.Branch != lastBranch || a.ID != lastID {
+				bs.Updated++
+				lastBranch, lastID = a.Branch, a.ID
+			}
+		}
+	}
+	for i := range sum.Branches {
+		bs := &sum.Branches[i]
+		if bs.Unchanged = counts[bs.Branch] - bs.Created - bs.Updated; bs.Unchanged < 0 {
+			return sum, fmt.Errorf("branch %s: the source has %d objects, and the plan creates %d and updates %d",
+				fmtBare(bs.Branch), counts[bs.Branch], bs.Created, bs.Updated)
+		}
+	}
+	return sum, nil
+}
+
+// sameSummary says how the summary a file holds differs from the one its
+// actions make, or nil.
+func sameSummary(file, actions Summary) error {
+	if len(file.Branches) != len(actions.Branches) {
+		return fmt.Errorf("the summary has %d branches, the plan %d", len(file.Branches), len(actions.Branches))
+	}
+	for i, f := range file.Branches {
+		if a := actions.Branches[i]; f != a {
+			return fmt.Errorf("the summary of branch %s says %d created, %d updated, %d deleted, %d unchanged; the actions and source counts make %d, %d, %d, %d",
+				fmtBare(f.Branch), f.Created, f.Updated, f.Deleted, f.Unchanged, a.Created, a.Updated, a.Deleted, a.Unchanged)
+		}
+	}
+	if file.Errors != actions.Errors {
+		return fmt.Errorf("the summary counts %d model errors, the actions %d", file.Errors, actions.Errors)
+	}
+	return nil
+}
+
+// jsonShape is where in the plan's JSON keys are those of a Go struct: the
+// keys an object may have, and the shape of each key's value, or of an
+// array's elements. A nil shape is a map or any value.
+type jsonShape struct {
+	keys map[string]*jsonShape
+	elem *jsonShape
+}
+
+// planShape is planJSON's shape, made from its json tags.
+var planShape = shapeOf(reflect.TypeFor[planJSON]())
+
+func shapeOf(t reflect.Type) *jsonShape {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		s := &jsonShape{keys: map[string]*jsonShape{}}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			s.keys[name] = shapeOf(f.Type)
+		}
+		return s
+	case reflect.Slice:
+		return &jsonShape{elem: shapeOf(t.Elem())}
+	}
+	return nil
+}
+
+// at prefixes a message with where, the place in the plan's JSON, if any.
+func at(where string) string {
+	if where == "" {
+		return ""
+	}
+	return where + ": "
+}
+
+// checkKeys reads one JSON value from dec and refuses a key repeated in any
+// of its objects, and, where the shape is a struct's, a key the struct does
+// not have exactly. encoding/json lets the last of two keys win and matches
+// keys regardless of case, so either would let a plan do what a reader of
+// the file does not see. where names the value in errors; "" is the plan.
+func checkKeys(dec *json.Decoder, s *jsonShape, where string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			if seen[key] {
+				return fmt.Errorf("%skey %q appears twice", at(where), key)
+			}
+			seen[key] = true
+			var sub *jsonShape
+			if s != nil && s.keys != nil {
+				var ok bool
+				if sub, ok = s.keys[key]; !ok {
+					return fmt.Errorf("%sunknown key %q", at(where), key)
+				}
+			}
+			if err := checkKeys(dec, sub, at(where)+strconv.Quote(key)); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		var sub *jsonShape
+		if s != nil {
+			sub = s.elem
+		}
+		for i := 0; dec.More(); i++ {
+			inner := fmt.Sprintf("%s[%d]", where, i)
+			if where == `"actions"` {
+				inner = fmt.Sprintf("action %d", i+1)
+			}
+			if err := checkKeys(dec, sub, inner); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 // objectRecord returns the record of an object: every field by its key.
@@ -278,4 +536,67 @@ func (p *objPlan) record(obj unsafe.Pointer) Record {
 		rec[f.key] = f.value(obj)
 	}
 	return rec
+}
+
+// sameModels refuses to bind a saved plan to trees whose object models
+// disagree, as judge refuses a plan with model errors.
+func sameModels(s, d *tree) error {
+	for _, sb := range s.branches {
+		db, ok := d.byName[sb.Name()]
+		if !ok {
+			return fmt.Errorf("the trees' object models disagree: branch %s: %w: tree %s has it, tree %s does not",
+				fmtBare(sb.Name()), ErrNoBranch, s.name, d.name)
+		}
+		if pp := pairFor(sb.objPlan(), db.objPlan()); len(pp.problems) > 0 {
+			a := pp.problems[0]
+			return fmt.Errorf("the trees' object models disagree: branch %s, attribute %q: %w", fmtBare(sb.Name()), a.Attr, a.Err)
+		}
+	}
+	for _, db := range d.branches {
+		if _, ok := s.byName[db.Name()]; !ok {
+			return fmt.Errorf("the trees' object models disagree: branch %s: %w: tree %s has it, tree %s does not",
+				fmtBare(db.Name()), ErrNoBranch, d.name, s.name)
+		}
+	}
+	return nil
+}
+
+// exactKeys refuses a saved source object whose keys are not exactly those
+// of its type: an extra key would be ignored, a missing field left zero.
+func exactKeys(p *objPlan, rec Record) error {
+	for _, k := range slices.Sorted(maps.Keys(rec)) {
+		if _, ok := p.byKey[k]; !ok {
+			return fmt.Errorf("the source object has key %q, which %v does not have", k, p.typ)
+		}
+	}
+	for i := range p.fields {
+		if _, ok := rec[p.fields[i].key]; !ok {
+			return fmt.Errorf("the source object has no key %q", p.fields[i].key)
+		}
+	}
+	return nil
+}
+
+// listHolds reports whether the list field f of the object at obj holds v.
+func listHolds(f *field, obj unsafe.Pointer, v reflect.Value) bool {
+	list := reflect.NewAt(f.typ, f.ptr(obj)).Elem()
+	for i := range list.Len() {
+		if list.Index(i).Equal(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// idText is keyString for an idnumber of any type, as an interface.
+func idText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return fmt.Sprint(v)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,28 +42,4 @@ func TestRefusedPlanInEveryMode(t *testing.T) {
 			require.Equal(t, before, snapshot(t, b.db))
 		})
 	}
-}
-
-// TestNothingToDoWritesPlan: -out with nothing to do still writes its
-// empty plan, replacing an older one, so applying the file does nothing.
-func TestNothingToDoWritesPlan(t *testing.T) {
-	b := backends(t)[0]
-	planPath := filepath.Join(t.TempDir(), "plan.json")
-	code, _, errOut := runSync(t, b, "-out", planPath) // a plan of 46 actions
-	require.Equal(t, exitOK, code, errOut)
-	code, _, errOut = runSync(t, b)
-	require.Equal(t, exitOK, code, errOut)
-	before := snapshot(t, b.db)
-
-	code, out, errOut := runSync(t, b, "-out", planPath)
-	require.Equal(t, exitOK, code, errOut)
-	require.Contains(t, out, "plan written to "+planPath)
-	data, err := os.ReadFile(planPath)
-	require.NoError(t, err)
-	require.Contains(t, string(data), `"actions": []`)
-
-	code, out, errOut = runSync(t, b, "-plan", planPath)
-	require.Equal(t, exitOK, code, errOut)
-	require.True(t, strings.HasSuffix(out, "nothing to do\n"), out)
-	require.Equal(t, before, snapshot(t, b.db))
 }
