@@ -141,8 +141,10 @@ func (ds *Datastore[S, D]) observer() *observer {
 //   - the destination was never imported, its import failed, or it was
 //     applied to since (ErrNotImported);
 //   - a decoded plan does not match the destination as imported now: its
-//     fingerprints differ (ErrDrift), or its actions do not fit the trees;
-//     its guards are judged again against this destination;
+//     fingerprints differ (ErrDrift), or an action does not fit the trees,
+//     its own kind, branch and attribute, the source object it carries or
+//     the destination object; its guards are judged again against this
+//     destination;
 //   - the template cannot take every action of the plan: a *TemplateError
 //     names the methods that are wrong or missing, unless AllowPartial is
 //     given, and then actions without a method are counted as not
