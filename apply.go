@@ -437,7 +437,20 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 		if !ok {
 			return nil, fmt.Errorf("the plan has no source count of branch %s", fmtBare(name))
 		}
-		if of := d.byName[name].Len(); n != created[name]+of-deleted[name] {
+		db := d.byName[name]
+		if db.keepUnmatched() {
+			// Objects only the destination has stay: the count is at least
+			// what is created, at most that and the whole destination.
+			if deleted[name] > 0 {
+				return nil, fmt.Errorf("the plan deletes from branch %s, which keeps what only the destination has", fmtBare(name))
+			}
+			if of := db.Len(); n < created[name] || n > created[name]+of {
+				return nil, fmt.Errorf("the plan's source count of branch %s is %d, and its actions make %d to %d",
+					fmtBare(name), n, created[name], created[name]+of)
+			}
+			continue
+		}
+		if of := db.Len(); n != created[name]+of-deleted[name] {
 			return nil, fmt.Errorf("the plan's source count of branch %s is %d, and its actions make %d: %d created, and %d of the destination's %d not deleted",
 				fmtBare(name), n, created[name]+of-deleted[name], created[name], of-deleted[name], of)
 		}

@@ -40,6 +40,13 @@ type Branch[K cmp.Ordered, V any] struct {
 	// holding a control character ErrBadID, either way. Saved trees loaded
 	// with Tree.LoadFile are checked the same way.
 	TrimID bool
+	// KeepUnmatched, on a destination branch, keeps the objects that only
+	// the destination has: the plan never holds old_<branch> for this
+	// branch, only creations and updates, and an empty source branch is no
+	// reason to refuse the plan, since nothing would be deleted. For
+	// destinations that keep accounts the source never lists (an admin,
+	// manual accounts); DiffSync calls it SKIP_UNMATCHED_DST.
+	KeepUnmatched bool
 	// Unique makes a second record with an idnumber already seen an error
 	// (ErrDuplicateID, naming both records) instead of accumulating into the
 	// first: for branches like users, where one record is one object. It
@@ -99,6 +106,7 @@ type branch interface {
 	compare(dst branch, bp *branchPair, sp span) delta
 	emit(dst branch, bp *branchPair, ds []delta, ph phase, yield func(Action) bool) bool
 	guard() Guard
+	keepUnmatched() bool
 	listElems() int
 	lookup(id string) (any, bool)
 	newObject(rec Record) (any, error)
@@ -478,6 +486,8 @@ func (b *Branch[K, V]) errorf(pos Pos, id string, ke *keyError, err error) error
 }
 
 func (b *Branch[K, V]) guard() Guard { return b.Guard }
+
+func (b *Branch[K, V]) keepUnmatched() bool { return b.KeepUnmatched }
 
 // listElems counts the elements of every list attribute in the branch.
 func (b *Branch[K, V]) listElems() int {

@@ -186,7 +186,7 @@ func diffTrees(s, d *tree) iter.Seq[Action] {
 			}
 		}
 		for p := len(pairs) - 1; p >= 0; p-- {
-			if bp := pairs[p]; !bp.src.emit(bp.dst, bp, deltas[p], phaseOld, yield) {
+			if bp := pairs[p]; !bp.dst.keepUnmatched() && !bp.src.emit(bp.dst, bp, deltas[p], phaseOld, yield) {
 				return
 			}
 		}

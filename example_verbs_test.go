@@ -221,3 +221,76 @@ func ExampleTree_SaveFile() {
 	// {"branch":"users","object":{"_department":"staff","idnumber":"1","name":"Ada"}}
 	// Ada staff
 }
+
+// account is a row of an application's accounts table, which suspends
+// accounts instead of deleting them.
+type account struct {
+	name      string
+	suspended bool
+}
+
+// softDelete is a template that suspends an account where the plan says
+// old_users, and lifts the suspension of an account that comes back.
+type softDelete struct{ rows map[string]*account }
+
+func (t softDelete) NewUsers(ctx context.Context, a dss.Action) error {
+	u := a.Source.(*User)
+	if row, ok := t.rows[u.IDNumber]; ok { // a suspended account returns
+		row.suspended, row.name = false, u.Name
+		fmt.Println("unsuspend", u.IDNumber)
+		return nil
+	}
+	t.rows[u.IDNumber] = &account{name: u.Name}
+	fmt.Println("create", u.IDNumber)
+	return nil
+}
+
+func (t softDelete) OldUsers(ctx context.Context, a dss.Action) error {
+	t.rows[a.ID].suspended = true
+	fmt.Println("suspend", a.ID)
+	return nil
+}
+
+// Soft deletes: an application that suspends accounts instead of deleting
+// them. The destination imports only the accounts that are not suspended,
+// so a suspended account is gone as far as the plan is concerned: old_users
+// suspends it once, and new_users lifts the suspension when the user comes
+// back. (To keep what only the destination has, with no old_ actions at
+// all, set the destination branch's KeepUnmatched instead.)
+func ExampleTemplate_softDelete() {
+	ctx := context.Background()
+	rows := map[string]*account{"1": {name: "Ada"}, "2": {name: "Alan"}, "3": {name: "Grace", suspended: true}}
+	ds := dss.New[School, School]()
+	ds.Source.Branches.Users.Importer = dss.Records(
+		dss.Record{"idnumber": "1", "name": "Ada"},
+		dss.Record{"idnumber": "3", "name": "Grace"},
+	)
+	ds.Source.Branches.Groups.Importer = dss.Records()
+	ds.Dest.Branches.Users.Importer = dss.ImporterFunc(func(ctx context.Context, yield func(dss.Record) error) error {
+		for id, row := range rows {
+			if !row.suspended {
+				if err := yield(dss.Record{"idnumber": id, "name": row.name}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	ds.Dest.Branches.Groups.Importer = dss.Records()
+	for range 2 {
+		if err := ds.Import(ctx); err != nil {
+			panic(err)
+		}
+		plan, err := ds.Plan()
+		if err != nil {
+			panic(err)
+		}
+		report, err := ds.Apply(ctx, plan, dss.Methods(softDelete{rows}))
+		fmt.Println(report, err)
+	}
+	// Output:
+	// unsuspend 3
+	// suspend 2
+	// 2 of 2 actions applied, 0 failed <nil>
+	// 0 of 0 actions applied, 0 failed <nil>
+}

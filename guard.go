@@ -103,7 +103,7 @@ func checkGuards(p *Plan, d *tree) error {
 	for _, b := range d.branches {
 		g := b.guard()
 		name := b.Name()
-		if n, ok := p.SourceCounts[name]; ok && n == 0 && b.Len() > 0 && !g.AllowEmptySource {
+		if n, ok := p.SourceCounts[name]; ok && n == 0 && b.Len() > 0 && !g.AllowEmptySource && !b.keepUnmatched() {
 			return &GuardError{Tree: d.name, Branch: name, Rule: "empty source", Of: b.Len()}
 		}
 		if n := deletes[name]; n > 0 {

@@ -66,6 +66,9 @@ func judge(p *Plan, d *tree) error {
 		if a.Kind == KindError {
 			return fmt.Errorf("dss: %s: the trees' object models disagree: %w", a.message(false), a.Err)
 		}
+		if b, ok := d.byName[a.Branch]; ok && a.Kind == KindOld && b.keepUnmatched() {
+			return fmt.Errorf("dss: %s: branch %s keeps what only the destination has (KeepUnmatched)", a.message(false), fmtBare(a.Branch))
+		}
 	}
 	return checkGuards(p, d)
 }
