@@ -70,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	planFile := fs.String("plan", "", "apply the plan saved in this JSON file, if the database has not changed since")
 	showValues := fs.Bool("show-values", false, "let error messages show values from the export and the database (names, emails)")
 	noFinalNewline := fs.Bool("allow-no-final-newline", false, "accept an export whose last line has no line ending (by default it may be cut short, and is refused)")
+	maxDeletes := fs.Int("max-deletes", 0, "refuse a plan that deletes more users or groups, or removes more memberships, than this (0: dss's default, 500 and 1000; -1: no limit)")
+	maxFraction := fs.Float64("max-delete-fraction", 0, "refuse a plan that deletes more than this fraction of the users or groups, or of the memberships, once more than 10 would go (0: dss's default, 0.5; 1: no limit)")
+	allowEmpty := fs.Bool("allow-empty-source", false, "apply an export with no users even when the database has some (by default such an export is taken as broken)")
+	verbose := fs.Bool("verbose", false, "print every action of a long plan, not only its first lines")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
@@ -80,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
 		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
+		guard: dss.Guard{MaxDeletes: *maxDeletes, MaxDeleteFraction: *maxFraction, MaxRemoves: *maxDeletes,
+			MaxRemoveFraction: *maxFraction, AllowEmptySource: *allowEmpty},
+		verbose: *verbose, progress: terminal(stderr),
 	}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
@@ -95,6 +102,9 @@ type options struct {
 	out, plan            string
 	showValues           bool
 	noFinalNewline       bool
+	guard                dss.Guard // for every destination branch
+	verbose              bool      // print every action of a long plan
+	progress             io.Writer // where progress goes, or nil
 }
 
 // syncUsers is one run. The database is read and written in one transaction that
@@ -112,6 +122,10 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 	}
 
 	ds := dss.New[Source, Dest]()
+	ds.Dest.Branches.Users.Guard, ds.Dest.Branches.Groups.Guard = o.guard, o.guard
+	if o.progress != nil {
+		ds.Progress = newProgress(o.progress).report
+	}
 	// Names and emails stay out of error messages unless asked for.
 	ds.Source.RedactValues, ds.Dest.RedactValues = !o.showValues, !o.showValues
 	var export *dsscsv.Importer
@@ -155,7 +169,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 			return exitError, err
 		}
 	}
-	if err := plan.Print(stdout); err != nil {
+	if err := printPlan(stdout, plan, o.verbose || o.out != ""); err != nil {
 		return exitError, err
 	}
 	if err := plan.Refusal(); err != nil {

@@ -124,9 +124,15 @@ func TestStory(t *testing.T) {
 			dir := t.TempDir()
 			csvPath := writeCSV(t, dir, defaultCSV)
 
-			code, out, errOut := runSync(t, b, "-csv", csvPath)
+			code, out, errOut := runSync(t, b, "-csv", csvPath, "-dry-run", "-verbose")
 			require.Equal(t, exitOK, code, errOut)
 			require.Len(t, planLines(out), 46) // 40 users, 6 groups
+
+			// Longer than a screen: its first lines, then the count.
+			code, out, errOut = runSync(t, b, "-csv", csvPath)
+			require.Equal(t, exitOK, code, errOut)
+			require.Len(t, planLines(out), 20)
+			require.Contains(t, out, "\n... and 26 more actions (-verbose prints them all, -out saves them)\n\nbranch")
 			require.Contains(t, out, "applied 46 actions")
 			snap := snapshot(t, b.db)
 			require.Len(t, snap[0], 40)

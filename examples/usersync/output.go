@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/datastoresync/dss"
+)
+
+// shortPlan is how many actions a plan may have and still be printed whole
+// without -verbose: about a screen.
+const shortPlan = 40
+
+// printPlan prints the plan, its summary and its refusal, if any. A plan
+// longer than a screen is cut to its first lines unless all is set.
+func printPlan(w io.Writer, plan *dss.Plan, all bool) error {
+	if all || len(plan.Actions) <= shortPlan {
+		return plan.Print(w)
+	}
+	bw := bufio.NewWriter(w)
+	for _, a := range plan.Actions[:shortPlan/2] {
+		fmt.Fprintln(bw, a)
+	}
+	fmt.Fprintf(bw, "... and %d more actions (-verbose prints them all, -out saves them)\n\n", len(plan.Actions)-shortPlan/2)
+	bw.WriteString(plan.Summary.String())
+	if err := plan.Refusal(); err != nil {
+		fmt.Fprintf(bw, "refused: %v\n", err)
+	}
+	return bw.Flush()
+}
+
+// terminal returns w if it is a terminal, where progress is worth showing,
+// else nil.
+func terminal(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return w
+}
+
+// progress writes dss's progress reports on one terminal line, at most ten
+// times a second.
+type progress struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last time.Time
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w} }
+
+func (p *progress) report(r dss.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	done := r.Phase == "apply" && r.Done == r.Total
+	now := time.Now()
+	if !done && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	fmt.Fprintf(p.w, "\r\x1b[K%s", progressLine(r))
+	if done {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// progressLine is one report as text.
+func progressLine(r dss.Progress) string {
+	rate := 0.0
+	if s := r.Elapsed.Seconds(); s > 0 {
+		rate = float64(r.Done) / s
+	}
+	if r.Phase == "import" {
+		return fmt.Sprintf("import %s.%s: %d records (%.0f/s)", r.Tree, r.Branch, r.Done, rate)
+	}
+	return fmt.Sprintf("apply: %d of %d actions (%.0f/s), at %s", r.Done, r.Total, rate, r.Branch)
+}
