@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync"
 )
 
 // Record is one imported object's primitive values, keyed by attribute name.
@@ -42,7 +43,7 @@ func (p Pos) String() string {
 // importers run in branch order.
 //
 // An Importer may also implement Positioner, so that errors name the file and
-// line of a bad record.
+// line of a bad record; PositionedImporter makes one of a function.
 type Importer interface {
 	Import(ctx context.Context, yield func(Record) error) error
 }
@@ -54,6 +55,42 @@ type ImporterFunc func(ctx context.Context, yield func(Record) error) error
 func (f ImporterFunc) Import(ctx context.Context, yield func(Record) error) error {
 	return f(ctx, yield)
 }
+
+// PositionedImporter returns an Importer that calls f, which yields each
+// record with its position: the ImporterFunc of code that knows where its
+// records come from, so that dss's errors name "courses.jsonl:3" rather than
+// "record 3". The Importer is a Positioner, as dsscsv's is. A record yielded
+// with the zero Pos is named by its ordinal, as an ImporterFunc's are.
+//
+// The Importer may be shared by trees that import at once: its Imports run
+// one at a time.
+func PositionedImporter(f func(ctx context.Context, yield func(Record, Pos) error) error) Importer {
+	return &posImporter{f: f}
+}
+
+// posImporter is the Importer of PositionedImporter.
+type posImporter struct {
+	f   func(ctx context.Context, yield func(Record, Pos) error) error
+	mu  sync.Mutex // held by the running Import, which owns pos
+	pos Pos        // the position of the record being yielded
+}
+
+func (p *posImporter) Import(ctx context.Context, yield func(Record) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	return p.f(ctx, func(rec Record, pos Pos) error {
+		n++
+		if pos == (Pos{}) {
+			pos.Line = n
+		}
+		p.pos = pos
+		return yield(rec)
+	})
+}
+
+// Position returns the position yielded with the current record.
+func (p *posImporter) Position() Pos { return p.pos }
 
 // Positioner is the optional upgrade of an Importer that knows where its
 // records come from. dss calls Position during yield to learn the position

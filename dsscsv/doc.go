@@ -35,6 +35,16 @@
 // in: "dss: csv users.csv:3:13: no line ending after the last record
 // (RequireFinalNewline): the file may be truncated".
 //
+// Every row has as many fields as the header, unless AllowShortRows is
+// set: then a row may end early, as in exports that leave out empty trailing
+// fields (distro-info-data's debian.csv has eight columns, and rows of four
+// to eight fields). The columns a short row lacks are absent from its
+// record, not empty strings:
+//
+//	releases.AllowShortRows = true
+//
+// A row with more fields than the header fails the import either way.
+//
 // The import streams: it holds one record at a time, and refuses a record
 // longer than MaxRecordSize bytes or wider than MaxColumns fields before it
 // can exhaust memory, so that an untrusted or broken export fails with an

@@ -88,6 +88,16 @@ type Importer struct {
 	// It is false by default, because many exports omit the final newline;
 	// set it when the files come from a program known to write one.
 	RequireFinalNewline bool
+	// AllowShortRows accepts rows with fewer fields than the header (or
+	// Columns): the columns a row lacks at its end are absent from its
+	// record, not empty strings, so that their fields keep their zero value
+	// and a Preprocess hook can tell "missing" from "empty". Without it, a
+	// short row fails the import with csv.ErrFieldCount. A row with more
+	// fields than the header fails either way.
+	//
+	// A file cut short inside its last row then imports that row as a short
+	// one: set RequireFinalNewline too when the files end with a newline.
+	AllowShortRows bool
 
 	path string    // Open's file, opened at every Import
 	r    io.Reader // New's reader, read once
@@ -287,8 +297,7 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 	// One map serves every row: dss keeps nothing of a record after yield
 	// returns. It is cleared for each row, so that keys a Preprocess hook
 	// added or removed for one row never leak into the next.
-	w := len(r.keys)
-	rec := make(dss.Record, w)
+	rec := make(dss.Record, len(r.keys))
 	rows := 0
 	for {
 		b := <-full
@@ -299,7 +308,12 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 				}
 			}
 			clear(rec)
-			for j, f := range b.fields[i*w : (i+1)*w] {
+			start := 0
+			if i > 0 {
+				start = b.ends[i-1]
+			}
+			// A short row (AllowShortRows) fills the first columns only.
+			for j, f := range b.fields[start:b.ends[i]] {
 				// csv.Reader makes one string per row and slices the
 				// fields from it: one allocation per row, not per field.
 				// An object keeps all of its row's fields, so sharing
@@ -340,6 +354,7 @@ const (
 // batch is rows read ahead of the records being yielded.
 type batch struct {
 	fields  []string // the fields of each row, one row after the other
+	ends    []int    // where each row's fields end in fields
 	lines   []int    // the line on which each row starts
 	hint    int      // the estimate SizeHint returns from row hintRow on
 	hintRow int      // -1 if the estimate is not made in this batch
@@ -357,7 +372,7 @@ func (r *run) produce(free <-chan *batch, full chan<- *batch, done <-chan struct
 		case <-done:
 			return
 		}
-		b.fields, b.lines, b.hintRow, b.err = b.fields[:0], b.lines[:0], -1, nil
+		b.fields, b.ends, b.lines, b.hintRow, b.err = b.fields[:0], b.ends[:0], b.lines[:0], -1, nil
 		for len(b.lines) < batchRows && b.err == nil {
 			fields, err := r.read()
 			if err == nil {
@@ -369,6 +384,7 @@ func (r *run) produce(free <-chan *batch, full chan<- *batch, done <-chan struct
 			}
 			line, _ := r.cr.FieldPos(0)
 			b.fields = append(b.fields, fields...)
+			b.ends = append(b.ends, len(b.fields))
 			b.lines = append(b.lines, line)
 			if rows++; rows == hintRows && r.im.size > 0 {
 				// Estimate the rows of the file from the average so far.
@@ -388,14 +404,15 @@ func (r *run) produce(free <-chan *batch, full chan<- *batch, done <-chan struct
 	}
 }
 
-// width checks that a row has as many fields as the header.
+// width checks that a row has as many fields as the header, or, with
+// AllowShortRows, no more.
 func (r *run) width(fields []string) error {
-	if len(fields) == len(r.keys) {
+	if len(fields) == len(r.keys) || len(fields) < len(r.keys) && r.im.AllowShortRows {
 		return nil
 	}
 	line, _ := r.cr.FieldPos(0)
 	if len(fields) < len(r.keys) {
-		return r.im.errorf(line, 0, fmt.Errorf("short row: %d fields, the header has %d: %w",
+		return r.im.errorf(line, 0, fmt.Errorf("short row: %d fields, the header has %d (AllowShortRows is off): %w",
 			len(fields), len(r.keys), csv.ErrFieldCount))
 	}
 	_, col := r.cr.FieldPos(len(r.keys))

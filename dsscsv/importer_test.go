@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -34,7 +35,7 @@ func importAll(t testing.TB, im *dsscsv.Importer) ([]dss.Record, []int, error) {
 	var lines []int
 	err := im.Import(context.Background(), func(r dss.Record) error {
 		p := im.Position()
-		if !slices.Contains([]string{"csv", "users.csv", "fuzz.csv", "testdata/truncated.csv"}, p.Source) {
+		if !slices.Contains([]string{"csv", "users.csv", "fuzz.csv", "testdata/truncated.csv", "testdata/debian.csv"}, p.Source) {
 			t.Errorf("Position().Source = %q", p.Source)
 		}
 		recs = append(recs, maps.Clone(r)) // the importer reuses r
@@ -213,6 +214,31 @@ func TestImport(t *testing.T) {
 			lines: []int{2},
 		},
 		{
+			name:  "AllowShortRows: the columns a row lacks are absent, not empty; a list column too",
+			input: "idnumber,name,groups\n1,Ann,a;b\n2,Bob\n3\n4,,\n",
+			setup: func(im *dsscsv.Importer) {
+				im.AllowShortRows = true
+				im.Lists = map[string]string{"groups": ";"}
+			},
+			want: []dss.Record{
+				{"idnumber": "1", "name": "Ann", "groups": []string{"a", "b"}},
+				{"idnumber": "2", "name": "Bob"},
+				{"idnumber": "3"},
+				{"idnumber": "4", "name": "", "groups": []string{}},
+			},
+			lines: []int{2, 3, 4, 5},
+		},
+		{
+			name:  "AllowShortRows with explicit Columns",
+			input: "1,Ann\n2\n",
+			setup: func(im *dsscsv.Importer) {
+				im.AllowShortRows = true
+				im.Columns = []string{"idnumber", "name"}
+			},
+			want:  []dss.Record{{"idnumber": "1", "name": "Ann"}, {"idnumber": "2"}},
+			lines: []int{1, 2},
+		},
+		{
 			name:  "LazyQuotes accepts a bare quote",
 			input: "idnumber,name\n1,5\" disk\n",
 			setup: func(im *dsscsv.Importer) { im.LazyQuotes = true },
@@ -250,7 +276,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "short row names file and line",
 			input:   "idnumber,name,age\n1,Ann,3\n2,Bob\n",
-			want:    "dss: csv users.csv:3: short row: 2 fields, the header has 3: wrong number of fields",
+			want:    "dss: csv users.csv:3: short row: 2 fields, the header has 3 (AllowShortRows is off): wrong number of fields",
 			is:      csv.ErrFieldCount,
 			line:    3,
 			yielded: 1,
@@ -262,6 +288,16 @@ func TestImportErrors(t *testing.T) {
 			is:     csv.ErrFieldCount,
 			line:   2,
 			column: 7,
+		},
+		{
+			name:    "AllowShortRows: a long row is still an error",
+			input:   "idnumber,name\n1\n2,Bob,extra\n",
+			setup:   func(im *dsscsv.Importer) { im.AllowShortRows = true },
+			want:    "dss: csv users.csv:3:7: long row: 3 fields, the header has 2: wrong number of fields",
+			is:      csv.ErrFieldCount,
+			line:    3,
+			column:  7,
+			yielded: 1,
 		},
 		{
 			name:  "no idnumber column: error at the header, before any record",
@@ -901,7 +937,7 @@ func TestReadAheadStops(t *testing.T) {
 		{name: "bad row after many good ones", input: good + "1,\"x\n", want: rows,
 			err: `dss: csv r:5002:6: extraneous or missing " in quoted-field`},
 		{name: "short row", input: good + "1\n", want: rows,
-			err: "dss: csv r:5002: short row: 1 fields, the header has 2: wrong number of fields"},
+			err: "dss: csv r:5002: short row: 1 fields, the header has 2 (AllowShortRows is off): wrong number of fields"},
 		{name: "to the end", input: good, want: rows},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1139,6 +1175,7 @@ func FuzzImport(f *testing.F) {
 		"idnumber,name",
 		"idnumber,name\n1,\"Ann\n",
 		"idnumber,name\n1,\"a\nb\"",
+		"idnumber,a,b\n1\n2,x\n3,x,y\n4,x,y,z\n",
 	} {
 		for i := range commas {
 			f.Add(seed, uint8(i), i%2 == 0)
@@ -1234,6 +1271,37 @@ func FuzzImport(f *testing.F) {
 			}
 			if !bare && errors.Is(lenientErr, dsscsv.ErrBareCR) {
 				t.Fatalf("no bare '\\r' in the input: %v", lenientErr)
+			}
+		}
+
+		// (5) AllowShortRows accepts what the default accepts, with the same
+		// records, and more only where the default refuses a short row;
+		// each record's keys are then the first keys of the header.
+		short := dsscsv.New(strings.NewReader(input), "fuzz.csv")
+		short.Comma, short.LazyQuotes, short.AllowShortRows = comma, lazy, true
+		var shortRecs []dss.Record
+		shortErr := short.Import(context.Background(), func(r dss.Record) error {
+			shortRecs = append(shortRecs, maps.Clone(r))
+			return nil
+		})
+		switch {
+		case lenientErr == nil && shortErr != nil:
+			t.Fatalf("AllowShortRows refused what the default accepts: %v", shortErr)
+		case lenientErr == nil:
+			if diff := cmp.Diff(lenient, shortRecs); diff != "" {
+				t.Fatalf("AllowShortRows (-default +with it):\n%s", diff)
+			}
+		case shortErr == nil && !strings.Contains(lenientErr.Error(), ": short row: "):
+			t.Fatalf("AllowShortRows accepted input the default refuses for another reason: %v", lenientErr)
+		}
+		if shortErr == nil && len(shortRecs) > 0 {
+			widest := slices.MaxFunc(shortRecs, func(a, b dss.Record) int { return len(a) - len(b) })
+			for _, r := range shortRecs {
+				for k := range r {
+					if _, ok := widest[k]; !ok {
+						t.Fatalf("record %v has a key the widest record %v lacks", r, widest)
+					}
+				}
 			}
 		}
 
@@ -1356,4 +1424,97 @@ func TestSizeHint(t *testing.T) {
 	im = dsscsv.New(strings.NewReader(b.String()), "r")
 	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
 	assert.Equal(t, 0, im.SizeHint())
+}
+
+// release is a Debian release, as distro-info-data's debian.csv has it.
+type release struct {
+	Series   string    `dss:"idnumber"`
+	Version  string    `dss:"version"`
+	Codename string    `dss:"codename"`
+	Created  time.Time `dss:"created"`
+	Release  time.Time `dss:"release"`
+	EOL      time.Time `dss:"eol"`
+	EOLLTS   time.Time `dss:"eol-lts"`
+	EOLELTS  time.Time `dss:"eol-elts"`
+}
+
+type distro struct {
+	Releases *dss.Branch[string, release]
+}
+
+// TestAllowShortRows imports testdata/debian.csv, laid out as
+// distro-info-data's: eight columns, and rows of 4 to 8 fields, as a
+// release has no end of life (or no release) yet.
+func TestAllowShortRows(t *testing.T) {
+	ctx := context.Background()
+	open := func(short bool) *dsscsv.Importer {
+		im := dsscsv.Open("testdata/debian.csv")
+		im.Rename = map[string]string{"series": "idnumber"}
+		im.AllowShortRows = short
+		return im
+	}
+
+	t.Run("without the option, the first short row fails", func(t *testing.T) {
+		_, _, err := importAll(t, open(false))
+		require.ErrorIs(t, err, csv.ErrFieldCount)
+		assert.EqualError(t, err, "dss: csv testdata/debian.csv:2: short row: 6 fields, the header has 8 (AllowShortRows is off): wrong number of fields")
+	})
+
+	t.Run("records lack the missing columns", func(t *testing.T) {
+		recs, lines, err := importAll(t, open(true))
+		require.NoError(t, err)
+		require.Len(t, recs, 16)
+		assert.Equal(t, 2, lines[0])
+		assert.Equal(t, 17, lines[15])
+		widths := map[string]int{}
+		for _, r := range recs {
+			widths[r["idnumber"].(string)] = len(r)
+		}
+		assert.Equal(t, map[string]int{
+			"buzz": 6, "hamm": 6, "woody": 6, "etch": 6, "lenny": 6, "squeeze": 7,
+			"wheezy": 8, "jessie": 8, "stretch": 8, "buster": 8, "bullseye": 8, "bookworm": 8,
+			"trixie": 5, "forky": 4, "sid": 4, "experimental": 4,
+		}, widths)
+		assert.Equal(t, dss.Record{"version": "", "codename": "Sid", "idnumber": "sid", "created": "1993-08-16"}, recs[14])
+	})
+
+	t.Run("into a tree: absent dates stay zero", func(t *testing.T) {
+		tree := dss.NewTree[distro]("source")
+		tree.Branches.Releases.Importer = open(true)
+		require.NoError(t, tree.Import(ctx))
+		require.Equal(t, 16, tree.Branches.Releases.Len())
+		day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+		sq, ok := tree.Branches.Releases.Get("squeeze")
+		require.True(t, ok)
+		assert.Equal(t, release{Series: "squeeze", Version: "6.0", Codename: "Squeeze",
+			Created: day("2009-02-14"), Release: day("2011-02-06"), EOL: day("2014-05-31"), EOLLTS: day("2016-02-29")}, *sq)
+		forky, _ := tree.Branches.Releases.Get("forky")
+		assert.Equal(t, release{Series: "forky", Version: "14", Codename: "Forky", Created: day("2025-08-09")}, *forky)
+	})
+}
+
+// TestShortRowsAcrossBatches: rows of every width, more than a batch of
+// them, each with its own keys.
+func TestShortRowsAcrossBatches(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("idnumber,a,b,c\n")
+	var want []dss.Record
+	for i := range 2000 {
+		rec := dss.Record{"idnumber": fmt.Sprint(i)}
+		b.WriteString(fmt.Sprint(i))
+		for j, k := range []string{"a", "b", "c"}[:i%4] {
+			v := fmt.Sprintf("%s%d", k, i+j)
+			rec[k] = v
+			b.WriteString("," + v)
+		}
+		b.WriteString("\n")
+		want = append(want, rec)
+	}
+	im := dsscsv.New(strings.NewReader(b.String()), "csv")
+	im.AllowShortRows = true
+	recs, _, err := importAll(t, im)
+	require.NoError(t, err)
+	if diff := cmp.Diff(want, recs); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
 }

@@ -1,0 +1,64 @@
+package dssjsonl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors found in an *Error's Err with errors.Is.
+var (
+	// ErrSyntax: a line is not valid JSON. The *json.SyntaxError is in the
+	// chain too, and the *Error points at the first byte that is wrong, or
+	// just past the end of the line when the line ends too soon.
+	ErrSyntax = errors.New("invalid JSON")
+	// ErrNotObject: a line is valid JSON, but not an object: an array, a
+	// string, a number, true, false or null.
+	ErrNotObject = errors.New("not a JSON object")
+	// ErrNested: a value is an object, or a list holds a list or an object.
+	// A record holds primitive values and lists of them.
+	ErrNested = errors.New("nested value")
+	// ErrDuplicateKey: an object has the same key twice. encoding/json
+	// would keep the last value silently.
+	ErrDuplicateKey = errors.New("duplicate key")
+	// ErrNotUTF8: a line is not valid UTF-8, as JSON text must be; a file
+	// in Latin-1, say. encoding/json would replace the bad bytes silently.
+	ErrNotUTF8 = errors.New("not valid UTF-8")
+	// ErrRecordTooLarge: a line is longer than MaxRecordSize bytes.
+	ErrRecordTooLarge = errors.New("record too large")
+)
+
+// Error is the error of a failed JSON Lines import: where (Source, Line,
+// Column) and why (Err, which unwraps). It prints as
+// "dss: jsonl courses.jsonl:12:5: cause", leaving out what is unknown: Line
+// and Column are 1-based, Column counts bytes (after a byte order mark on the
+// first line), and either is 0 when it does not apply (a reader read twice, a
+// line too long).
+type Error struct {
+	Source string // the file name, or the name given to New
+	Line   int
+	Column int
+	Err    error
+}
+
+// Error returns "dss: jsonl source:line:column: cause", without the parts
+// that are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("dss: jsonl ")
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
