@@ -13,6 +13,14 @@
 // lock to the commit (PostgreSQL: an advisory lock; SQLite: BEGIN
 // IMMEDIATE), so two runs at once apply one export after the other.
 //
+// Before it commits, a run reads the database again, in its transaction,
+// and checks that it now equals the export (or, with -plan, that every
+// change of the plan stuck). A column that does not keep what is written (a
+// timestamp without time zone given an offset, real for a float64, char(n)
+// padding, a trigger) would otherwise make every run apply the same changes
+// again; the run rolls back instead, naming the first change that did not
+// stick. -no-verify skips the check and commits.
+//
 // Exit status: 0 when the plan was applied or there was nothing to do; 1 on
 // error or when the guards refuse the plan, in every mode, so that a dry run
 // fails exactly when the real run would; with -dry-run -detailed-exitcode,
@@ -69,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the plan to this JSON file and change nothing")
 	planFile := fs.String("plan", "", "apply the plan saved in this JSON file, if the database has not changed since")
 	showValues := fs.Bool("show-values", false, "let error messages show values from the export and the database (names, emails)")
+	noVerify := fs.Bool("no-verify", false, "commit without first reading the database again to check that every change stuck (a column or trigger that alters values makes every run repeat its changes)")
 	noFinalNewline := fs.Bool("allow-no-final-newline", false, "accept an export whose last line has no line ending (by default it may be cut short, and is refused)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
@@ -80,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
 		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
+		noVerify: *noVerify,
 	}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
@@ -95,6 +105,7 @@ type options struct {
 	out, plan            string
 	showValues           bool
 	noFinalNewline       bool
+	noVerify             bool
 }
 
 // syncUsers is one run. The database is read and written in one transaction that
@@ -191,6 +202,12 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 	report, err := ds.Apply(ctx, plan, dss.Methods(&Template{db: db, tx: tx}), dss.StopOnError())
 	if err != nil {
 		return exitError, err
+	}
+	if !o.noVerify {
+		// At 100,000 users the check costs about N% of the run (see verify).
+		if err := verify(ctx, ds, report, o.plan != "", o.showValues); err != nil {
+			return exitError, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return exitError, fmt.Errorf("commit on %s: %w", db.where, err)
