@@ -85,8 +85,8 @@
 // convert to a field's type where that is unambiguous ("7" to int, "true" to
 // bool, RFC 3339 to time.Time); a value that does not convert fails the
 // import with an [ImportError] that names the tree, branch, record position,
-// key and value. The subpackages dsscsv and dsssql import CSV files and SQL
-// queries.
+// key and value. The subpackages dsscsv, dssjsonl and dsssql import CSV
+// files, JSON Lines files and SQL queries.
 //
 // # Plan, print, apply
 //
