@@ -49,7 +49,7 @@ func Converges[S, D any](t testing.TB, ds *dss.Datastore[S, D]) *Memory {
 	}
 	if left := Lines(next); len(left) > 0 {
 		t.Errorf("dsstest: the plan does not converge: after it was applied, the next plan is not empty (-want +got):\n%s\nthe plan applied:\n\t%s",
-			diffLines(nil, left), strings.Join(Lines(p), "\n\t"))
+			strings.TrimRight(diffLines(nil, left), "\n"), strings.Join(Lines(p), "\n\t"))
 	}
 	return m
 }

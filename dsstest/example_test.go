@@ -33,9 +33,9 @@ var t testing.TB = exampleT{}
 
 type exampleT struct{ testing.TB }
 
-func (exampleT) Helper()                       {}
-func (exampleT) Context() context.Context      { return context.Background() }
-func (exampleT) Logf(format string, a ...any)  {}
+func (exampleT) Helper()                        {}
+func (exampleT) Context() context.Context       { return context.Background() }
+func (exampleT) Logf(format string, a ...any)   {}
 func (exampleT) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
 func (exampleT) Errorf(format string, a ...any) {
 	msg, _, _ := strings.Cut(fmt.Sprintf(format, a...), "\n")

@@ -122,6 +122,6 @@ func Golden(t testing.TB, p *dss.Plan, path string) {
 	want := strings.ReplaceAll(string(data), "\r\n", "\n")
 	if want != got {
 		t.Errorf("dsstest: the plan differs from %s (-want +got; run the test with -dsstest.update to rewrite it):\n%s",
-			path, cmp.Diff(strings.SplitAfter(want, "\n"), strings.SplitAfter(got, "\n")))
+			path, cmp.Diff(strings.Split(want, "\n"), strings.Split(got, "\n")))
 	}
 }

@@ -2,6 +2,7 @@ package dsstest
 
 import (
 	"iter"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -36,7 +37,7 @@ func Import[T any](t testing.TB, tree *dss.Tree[T], recs Records) {
 	for _, b := range branches {
 		names = append(names, b.name)
 	}
-	for name := range recs {
+	for _, name := range slices.Sorted(maps.Keys(recs)) {
 		if !slices.Contains(names, name) {
 			t.Fatalf("dsstest: import %s: no branch %q (the tree has %s)", tree.Name(), name, strings.Join(names, ", "))
 			return
