@@ -42,7 +42,8 @@ func TestConvergesFails(t *testing.T) {
 			"the plan applied:\n\tnew_users(idnumber='1')\n\tupdate_email(idnumber='2', attr=\"email\", value=\"b@x\")")
 	})
 	t.Run("a refused plan", func(t *testing.T) {
-		f := run(t, func(tb testing.TB) { dsstest.Converges(tb, refused(t)) })
+		ds := refused(t)
+		f := run(t, func(tb testing.TB) { dsstest.Converges(tb, ds) })
 		f.failed(t, false, "dsstest: converges: the plan is refused: dss: dest.users: refused by the branch's guard")
 	})
 	t.Run("trees never imported", func(t *testing.T) {

@@ -68,7 +68,7 @@ func staffStore(t *testing.T) *dss.Datastore[StaffTree, MemberTree] {
 	}})
 	dsstest.Import(t, ds.Dest, dsstest.Records{"people": {
 		{"idnumber": 1, "name": "Ada L.", "role": "user", "age": 35, "score": 0.25, "born": day2,
-			"rooms": []int{1, 2}, "tags": []string{"c"}, "_created": "yesterday"},
+			"rooms": []int{1, 2}, "tags": []string{"c", "b"}, "_created": "yesterday"},
 		{"idnumber": 3, "name": "Alan"},
 	}})
 	return ds

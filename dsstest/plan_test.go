@@ -42,7 +42,8 @@ func TestPlan(t *testing.T) {
 	}
 
 	// A refused plan is returned: its refusal is for AssertPlan to check.
-	run(t, func(tb testing.TB) { p = dsstest.Plan(tb, refused(t)) }).passed(t)
+	bad := refused(t)
+	run(t, func(tb testing.TB) { p = dsstest.Plan(tb, bad) }).passed(t)
 	if p.Refusal() == nil {
 		t.Error("the plan is not refused")
 	}
@@ -142,7 +143,8 @@ func TestGolden(t *testing.T) {
 	f.failed(t, false, "the plan differs from "+path, "-want +got", "-dsstest.update", "Lovelace")
 
 	// The verdict is part of the golden plan.
-	f = run(t, func(tb testing.TB) { dsstest.Golden(tb, dsstest.Plan(t, refused(t)), path) })
+	rp := dsstest.Plan(t, refused(t))
+	f = run(t, func(tb testing.TB) { dsstest.Golden(tb, rp, path) })
 	f.failed(t, false, "the plan differs from "+path, "the source branch is empty")
 }
 
