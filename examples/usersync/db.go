@@ -168,6 +168,13 @@ type Template struct {
 // faster; smaller ones make finding a failing row cheaper.
 const chunkRows = 10_000
 
+// minChunkRows is the fewest rows that PostgreSQL gets in one statement:
+// a chunk costs three round trips (SAVEPOINT, the statement, RELEASE), so
+// fewer rows are written one by one. The plan lists an object's updates
+// together, so an edit that renames some users and moves others gives
+// short alternating runs of update_name and update_department.
+const minChunkRows = 4
+
 // step is one statement of a batch method: the action's rows for one table.
 type step struct {
 	one  string // the statement for one row: $1, $2, ... are its columns
@@ -312,7 +319,13 @@ func (t *Template) write(ctx context.Context, batch []dss.Action, steps ...step)
 		if n < chunkRows && i+1 < len(batch) {
 			continue
 		}
-		if err := t.chunk(ctx, batch, start, i+1, steps, cols); err != nil {
+		var err error
+		if n < minChunkRows {
+			err = t.eachRow(ctx, batch[start:i+1], start, steps)
+		} else {
+			err = t.chunk(ctx, batch, start, i+1, steps, cols)
+		}
+		if err != nil {
 			return err
 		}
 		for k := range cols {
