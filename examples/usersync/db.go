@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsssql"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, for -dsn postgres://...
 	_ "modernc.org/sqlite"             // SQLite without cgo, the default
@@ -66,6 +68,10 @@ var schema = []string{
 		user_idnumber  TEXT NOT NULL REFERENCES users (idnumber),
 		PRIMARY KEY (group_idnumber, user_idnumber)
 	)`,
+	// Every foreign key has an index on its referencing side, or deleting
+	// a user scans every membership to check that none refers to it. The
+	// primary key's index covers group_idnumber, its leading column.
+	`CREATE INDEX IF NOT EXISTS group_members_user_idnumber ON group_members (user_idnumber)`,
 }
 
 // createSchema creates the tables in a transaction of its own, under the
@@ -143,73 +149,321 @@ func (d *database) importers(dest *dss.Tree[Dest], tx *sql.Tx) {
 	dest.Branches.Groups.Importer = groups
 }
 
-// Template applies actions to the database inside one transaction: one
-// method per action the plan can hold.
+// Template applies actions to the database inside the run's transaction.
+// Every method takes the whole batch of consecutive actions with its name,
+// so that a first load of 100,000 users is not 100,000 round trips:
+//
+//   - On PostgreSQL, each table gets one statement per chunk of up to
+//     chunkRows rows, whose parameters are arrays, one per column
+//     (INSERT ... SELECT FROM unnest($1::text[], ...)).
+//   - On SQLite, which runs in the process, each row is one execution of a
+//     statement prepared once for the run.
+//
+// Either way a row that fails is reported as its own action (a
+// *dss.BatchError): on PostgreSQL, a chunk whose statement fails is rolled
+// back to a savepoint and written again one row at a time to find it.
 type Template struct {
-	db *database
-	tx *sql.Tx
+	db    *database
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // statements prepared in tx, by query
 }
 
-func (t *Template) exec(ctx context.Context, query string, args ...any) error {
-	_, err := t.tx.ExecContext(ctx, t.db.q(query), args...)
-	return err
+// chunkRows bounds the rows of one PostgreSQL statement, and so the memory
+// of its parameters (10,000 users are about a megabyte) and the work of
+// finding a failing row (at most as many single-row statements).
+const chunkRows = 10_000
+
+// minChunkRows is the fewest rows that PostgreSQL gets in one statement:
+// a chunk costs three round trips (SAVEPOINT, the statement, RELEASE), so
+// fewer rows are written one by one. The plan lists an object's updates
+// together, so an edit that renames some users and moves others gives
+// short alternating runs of update_name and update_department.
+const minChunkRows = 4
+
+// step is one statement of a batch method: the action's rows for one table.
+type step struct {
+	one  string // the statement for one row: $1, $2, ... are its columns
+	many string // PostgreSQL: the statement for many rows: $n is the array of their n-th column
+	cols int
+	// member says that the rows are (group, member): an error names the member.
+	member bool
+	// rows calls add with each of the action's rows for this statement.
+	rows func(a dss.Action, add func(row ...string))
 }
 
-// NewUsers inserts a user.
-func (t *Template) NewUsers(ctx context.Context, a dss.Action) error {
-	u := a.Source.(*SourceUser)
-	return t.exec(ctx, `INSERT INTO users (idnumber, name, email, department) VALUES ($1, $2, $3, $4)`,
-		u.IDNumber, u.Name, u.Email, u.Department)
+// NewUsers inserts users.
+func (t *Template) NewUsers(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, step{
+		one:  `INSERT INTO users (idnumber, name, email, department) VALUES ($1, $2, $3, $4)`,
+		many: `INSERT INTO users (idnumber, name, email, department) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+		cols: 4,
+		rows: func(a dss.Action, add func(...string)) {
+			u := a.Source.(*SourceUser)
+			add(u.IDNumber, u.Name, u.Email, u.Department)
+		},
+	})
 }
 
-// OldUsers deletes a user. Its memberships were removed by earlier actions.
-func (t *Template) OldUsers(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `DELETE FROM users WHERE idnumber = $1`, a.ID)
+// OldUsers deletes users. Their memberships were removed by earlier actions.
+func (t *Template) OldUsers(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, step{
+		one:  `DELETE FROM users WHERE idnumber = $1`,
+		many: `DELETE FROM users WHERE idnumber = ANY($1::text[])`,
+		cols: 1,
+		rows: func(a dss.Action, add func(...string)) { add(a.ID) },
+	})
 }
 
-// UpdateName sets a user's name.
-func (t *Template) UpdateName(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `UPDATE users SET name = $1 WHERE idnumber = $2`, a.Value, a.ID)
+// UpdateName sets users' names.
+func (t *Template) UpdateName(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, updateUsers("name"))
 }
 
-// UpdateEmail sets a user's email address.
-func (t *Template) UpdateEmail(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `UPDATE users SET email = $1 WHERE idnumber = $2`, a.Value, a.ID)
+// UpdateEmail sets users' email addresses.
+func (t *Template) UpdateEmail(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, updateUsers("email"))
 }
 
-// UpdateDepartment sets a user's department.
-func (t *Template) UpdateDepartment(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `UPDATE users SET department = $1 WHERE idnumber = $2`, a.Value, a.ID)
+// UpdateDepartment sets users' departments.
+func (t *Template) UpdateDepartment(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, updateUsers("department"))
 }
 
-// NewGroups inserts a group with its members.
-func (t *Template) NewGroups(ctx context.Context, a dss.Action) error {
-	g := a.Source.(*Group)
-	if err := t.exec(ctx, `INSERT INTO "groups" (idnumber) VALUES ($1)`, g.IDNumber); err != nil {
-		return err
+// updateUsers is the step that sets column, one of the constant names
+// above, to each action's value.
+func updateUsers(column string) step {
+	return step{
+		one:  `UPDATE users SET ` + column + ` = $2 WHERE idnumber = $1`,
+		many: `UPDATE users AS u SET ` + column + ` = v.value FROM unnest($1::text[], $2::text[]) AS v (idnumber, value) WHERE u.idnumber = v.idnumber`,
+		cols: 2,
+		rows: func(a dss.Action, add func(...string)) { add(a.ID, a.Value.(string)) },
 	}
-	for _, m := range g.Members {
-		if err := t.exec(ctx, `INSERT INTO group_members (group_idnumber, user_idnumber) VALUES ($1, $2)`, g.IDNumber, m); err != nil {
-			return fmt.Errorf("member %s: %w", m, err)
+}
+
+// The steps that add and remove memberships.
+var (
+	addMembers = step{
+		one:  `INSERT INTO group_members (group_idnumber, user_idnumber) VALUES ($1, $2)`,
+		many: `INSERT INTO group_members (group_idnumber, user_idnumber) SELECT * FROM unnest($1::text[], $2::text[])`,
+		cols: 2,
+	}
+	removeMembers = step{
+		one:  `DELETE FROM group_members WHERE group_idnumber = $1 AND user_idnumber = $2`,
+		many: `DELETE FROM group_members AS m USING unnest($1::text[], $2::text[]) AS v (g, u) WHERE m.group_idnumber = v.g AND m.user_idnumber = v.u`,
+		cols: 2,
+	}
+)
+
+// NewGroups inserts groups, then their members.
+func (t *Template) NewGroups(ctx context.Context, batch []dss.Action) error {
+	members := addMembers
+	members.member = true
+	members.rows = func(a dss.Action, add func(...string)) {
+		g := a.Source.(*Group)
+		for _, m := range g.Members {
+			add(g.IDNumber, m)
+		}
+	}
+	return t.write(ctx, batch, step{
+		one:  `INSERT INTO "groups" (idnumber) VALUES ($1)`,
+		many: `INSERT INTO "groups" (idnumber) SELECT * FROM unnest($1::text[])`,
+		cols: 1,
+		rows: func(a dss.Action, add func(...string)) { add(a.Source.(*Group).IDNumber) },
+	}, members)
+}
+
+// OldGroups deletes groups' memberships, then the groups.
+func (t *Template) OldGroups(ctx context.Context, batch []dss.Action) error {
+	return t.write(ctx, batch, step{
+		one:  `DELETE FROM group_members WHERE group_idnumber = $1`,
+		many: `DELETE FROM group_members WHERE group_idnumber = ANY($1::text[])`,
+		cols: 1,
+		rows: func(a dss.Action, add func(...string)) { add(a.ID) },
+	}, step{
+		one:  `DELETE FROM "groups" WHERE idnumber = $1`,
+		many: `DELETE FROM "groups" WHERE idnumber = ANY($1::text[])`,
+		cols: 1,
+		rows: func(a dss.Action, add func(...string)) { add(a.ID) },
+	})
+}
+
+// AddMembersToGroups adds members to groups, one per action.
+func (t *Template) AddMembersToGroups(ctx context.Context, batch []dss.Action) error {
+	s := addMembers
+	s.rows = func(a dss.Action, add func(...string)) { add(a.ID, a.Value.(string)) }
+	return t.write(ctx, batch, s)
+}
+
+// RemoveMembersFromGroups removes members from groups, one per action.
+func (t *Template) RemoveMembersFromGroups(ctx context.Context, batch []dss.Action) error {
+	s := removeMembers
+	s.rows = func(a dss.Action, add func(...string)) { add(a.ID, a.Value.(string)) }
+	return t.write(ctx, batch, s)
+}
+
+// write applies batch with steps: every step for every action, in order.
+func (t *Template) write(ctx context.Context, batch []dss.Action, steps ...step) error {
+	if !t.db.postgres {
+		return t.eachRow(ctx, batch, 0, steps)
+	}
+	// The columns of each step's rows for the actions batch[start:i].
+	cols := make([][][]string, len(steps))
+	for k, s := range steps {
+		cols[k] = make([][]string, s.cols)
+	}
+	start, n := 0, 0
+	for i, a := range batch {
+		for k, s := range steps {
+			s.rows(a, func(row ...string) {
+				for c, v := range row {
+					cols[k][c] = append(cols[k][c], v)
+				}
+				n++
+			})
+		}
+		if n < chunkRows && i+1 < len(batch) {
+			continue
+		}
+		var err error
+		if n < minChunkRows {
+			err = t.eachRow(ctx, batch[start:i+1], start, steps)
+		} else {
+			err = t.chunk(ctx, batch, start, i+1, steps, cols)
+		}
+		if err != nil {
+			return err
+		}
+		for k := range cols {
+			for c := range cols[k] {
+				cols[k][c] = cols[k][c][:0]
+			}
+		}
+		start, n = i+1, 0
+	}
+	return nil
+}
+
+// chunk writes the actions batch[start:end] on PostgreSQL, whose rows are
+// in cols: one statement per step. When one fails with an error of the
+// statement, it finds the failing action by writing them one row at a time.
+func (t *Template) chunk(ctx context.Context, batch []dss.Action, start, end int, steps []step, cols [][][]string) error {
+	actions := batch[start:end]
+	fail := func(err error) error {
+		return &dss.BatchError{Index: start, Err: fmt.Errorf("%s: the statement for actions %d to %d of %d, idnumber %q to %q: %w",
+			actions[0].Name, start+1, end, len(batch), actions[0].ID, actions[len(actions)-1].ID, err)}
+	}
+	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT bulk`); err != nil {
+		return fail(err)
+	}
+	for k, s := range steps {
+		if len(cols[k][0]) == 0 {
+			continue // groups without members
+		}
+		args := make([]any, len(cols[k]))
+		for c := range cols[k] {
+			args[c] = cols[k][c]
+		}
+		_, err := t.tx.ExecContext(ctx, s.many, args...)
+		if err == nil {
+			continue
+		}
+		if !statementError(err) {
+			return fail(err) // the connection, the context: no row to blame
+		}
+		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT bulk`); rerr != nil {
+			return fail(fmt.Errorf("%w (and the rollback to the savepoint failed: %v)", err, rerr))
+		}
+		if rerr := t.eachRow(ctx, actions, start, steps); rerr != nil {
+			return rerr
+		}
+		// Each row alone was fine: the rows fail only together.
+		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT bulk`); rerr != nil {
+			return fail(fmt.Errorf("%w (and the rollback to the savepoint failed: %v)", err, rerr))
+		}
+		return fail(err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `RELEASE SAVEPOINT bulk`); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// eachRow writes actions one row at a time, with statements prepared once
+// per run; actions[0] is the batch's action number off. A failing row is
+// reported as its action.
+func (t *Template) eachRow(ctx context.Context, actions []dss.Action, off int, steps []step) error {
+	stmts := make([]*sql.Stmt, len(steps))
+	for k, s := range steps {
+		var err error
+		if stmts[k], err = t.prepare(ctx, s.one); err != nil {
+			return &dss.BatchError{Index: off, Err: err}
+		}
+	}
+	args := make([]any, 0, 4)
+	for i, a := range actions {
+		var err error
+		for k, s := range steps {
+			s.rows(a, func(row ...string) {
+				if err != nil {
+					return
+				}
+				args = args[:0]
+				for _, v := range row {
+					args = append(args, v)
+				}
+				if _, err = stmts[k].ExecContext(ctx, args...); err != nil {
+					err = rowError(err, s.member, row)
+				}
+			})
+			if err != nil {
+				return &dss.BatchError{Index: off + i, Err: err}
+			}
 		}
 	}
 	return nil
 }
 
-// OldGroups deletes a group and its memberships.
-func (t *Template) OldGroups(ctx context.Context, a dss.Action) error {
-	if err := t.exec(ctx, `DELETE FROM group_members WHERE group_idnumber = $1`, a.ID); err != nil {
-		return err
+// statementError reports whether err is PostgreSQL's error for one
+// statement, after which the transaction can roll back to a savepoint: not
+// a lost connection (FATAL) nor a cancelled context.
+func statementError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
 	}
-	return t.exec(ctx, `DELETE FROM "groups" WHERE idnumber = $1`, a.ID)
+	sev := pe.SeverityUnlocalized // PostgreSQL 9.6 and later
+	if sev == "" {
+		sev = pe.Severity
+	}
+	return sev == "ERROR"
 }
 
-// AddMembersToGroups adds one member to a group.
-func (t *Template) AddMembersToGroups(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `INSERT INTO group_members (group_idnumber, user_idnumber) VALUES ($1, $2)`, a.ID, a.Value)
+// rowError is the error of a row: for a group's member, it names the
+// member; a PostgreSQL error keeps the key it names in its detail (not the
+// row a CHECK fails on, which would show names and emails).
+func rowError(err error, member bool, row []string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Detail, "Key (") {
+		err = fmt.Errorf("%w: %s", err, pe.Detail)
+	}
+	if member {
+		err = fmt.Errorf("member %s: %w", row[1], err)
+	}
+	return err
 }
 
-// RemoveMembersFromGroups removes one member from a group.
-func (t *Template) RemoveMembersFromGroups(ctx context.Context, a dss.Action) error {
-	return t.exec(ctx, `DELETE FROM group_members WHERE group_idnumber = $1 AND user_idnumber = $2`, a.ID, a.Value)
+// prepare returns query prepared in the run's transaction, which closes it.
+func (t *Template) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PrepareContext(ctx, t.db.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
 }
