@@ -150,7 +150,7 @@ func TestBulkSyncConverges(t *testing.T) {
 				}
 			}
 			path = bulkCSV(t, edited)
-			code, out, errOut = runSync(t, b, "-csv", path)
+			code, out, errOut = runSync(t, b, "-csv", path, "-verbose")
 			require.Equal(t, exitOK, code, errOut)
 			for _, name := range []string{"new_users", "old_users", "update_name", "update_department",
 				"new_groups", "old_groups", "add_members_to_groups", "remove_members_from_groups"} {
