@@ -120,7 +120,6 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 		if bound, err = bind(s, d, p, redact); err != nil {
 			return fail(err)
 		}
-		bound.refusal = judge(bound, d)
 	} else {
 		if p.s != s || p.d != d {
 			return fail(errors.New("the plan was made by another datastore"))
@@ -132,11 +131,12 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 			return fail(fmt.Errorf("%w: a tree was imported again since it was made", ErrStale))
 		}
 	}
-	if err := bound.refusal; err != nil {
+	// The verdict made with the plan; then what will be dispatched is
+	// judged: a decoded plan against this destination, and a plan made here
+	// once more, since its actions are exported.
+	if err := p.refusal; err != nil {
 		return nil, err
 	}
-	// The verdict is the plan's; but its actions are exported, so judge
-	// what will be dispatched once more.
 	if err := judge(bound, d); err != nil {
 		return nil, err
 	}
