@@ -353,9 +353,9 @@ func indirect(v any) any {
 // basic returns v as the predeclared type of its kind: a named string type
 // as a string, a named integer as an int64 or uint64, a named float as a
 // float64 (float32 stays float32), a pointer or a sql.Null as what it holds
-// (nil when that is nothing). ok is false when v is already of a
-// predeclared type, or of no kind dss converts; the conversions call it
-// last, for what their type switches do not know.
+// (nil when that is nothing). ok is false when that changes nothing, or v
+// is of no kind dss converts; the conversions call it last, for what their
+// type switches do not know.
 func basic(v any) (any, bool) {
 	if v == nil {
 		return nil, false
