@@ -214,6 +214,9 @@ func fmtValueDepth(v any, depth int) string {
 			return fmtValueDepth(e, depth+1)
 		}
 	}
+	if x, ok := sqlNullValue(v); ok && depth < maxValueDepth {
+		return fmtValueDepth(x, depth+1) // a sql.Null is its value, or null
+	}
 	if hasText(v) {
 		// fmt calls Error or String, and says so if the method panics.
 		return strconv.Quote(fmt.Sprint(v))

@@ -206,7 +206,11 @@ func (f *field) appendElem(p unsafe.Pointer, v any) error {
 }
 
 // assign converts v to type t and stores it at p. Strings convert where that
-// is unambiguous; nil and "" give the zero value of non-string types.
+// is unambiguous; nil and "" give the zero value of non-string types. A
+// pointer or sql.Null field is absent (nil, not Valid) for nil, and for ""
+// unless it holds a string; other values convert as into the type it holds.
+// The conversions are the table in the README, which TestConversionTable
+// checks cell by cell.
 func assign(p unsafe.Pointer, t reflect.Type, v any) error {
 	if t == timeType {
 		tm, err := toTime(v)
@@ -258,8 +262,15 @@ func assign(p unsafe.Pointer, t reflect.Type, v any) error {
 				rv.SetFloat(f)
 			}
 		}
+	case reflect.Pointer:
+		return assignPointer(p, t, v)
+	case reflect.Struct:
+		if base, ok := sqlNullBase(t); ok {
+			return assignSQLNull(p, t, base, v)
+		}
+		err = errors.New("unsupported type")
 	default:
-		err = fmt.Errorf("unsupported type")
+		err = errors.New("unsupported type")
 	}
 	if err != nil {
 		return fmt.Errorf("%w to %v: %w", ErrConvert, t, err)
@@ -267,9 +278,135 @@ func assign(p unsafe.Pointer, t reflect.Type, v any) error {
 	return nil
 }
 
+// assignPointer stores nil for an absent value, else a new pointer to v
+// converted to what t points to.
+func assignPointer(p unsafe.Pointer, t reflect.Type, v any) error {
+	v = indirect(v)
+	if absent(v, t.Elem()) {
+		*(*unsafe.Pointer)(p) = nil
+		return nil
+	}
+	e := reflect.New(t.Elem())
+	if err := assign(e.UnsafePointer(), t.Elem(), v); err != nil {
+		return err
+	}
+	*(*unsafe.Pointer)(p) = e.UnsafePointer()
+	return nil
+}
+
+// assignSQLNull stores the sql.Null of type t, holding a base: not Valid for
+// an absent value, else Valid with v converted to base.
+func assignSQLNull(p unsafe.Pointer, t, base reflect.Type, v any) error {
+	rv := reflect.NewAt(t, p).Elem()
+	v = indirect(v)
+	if absent(v, base) {
+		rv.SetZero()
+		return nil
+	}
+	if err := assign(rv.Field(0).Addr().UnsafePointer(), base, v); err != nil {
+		return err
+	}
+	rv.Field(1).SetBool(true)
+	return nil
+}
+
+// absent reports whether v, the value for a pointer or sql.Null holding
+// base, means no value: nil does, and so does empty text unless base is a
+// string kind. CSV has no NULL: an empty cell is "no date" for a date, but
+// the empty string for a string (which is a value in SQL, not NULL).
+func absent(v any, base reflect.Type) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == "" && base.Kind() != reflect.String
+	case []byte:
+		return len(x) == 0 && base.Kind() != reflect.String
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.String && rv.Len() == 0 && base.Kind() != reflect.String
+}
+
+// indirect returns what a pointer points to, nil for a nil pointer, the V
+// of a valid sql.Null and nil for an invalid one; any other v as it is.
+func indirect(v any) any {
+	switch v.(type) {
+	case nil, string, []byte, json.Number, bool, int, int64, float64, time.Time:
+		return v
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return nil
+		}
+		if rv.Elem().Kind() == reflect.Pointer {
+			return v // a pointer to a pointer: refused as the wrong type
+		}
+		return indirect(rv.Elem().Interface())
+	}
+	if b, ok := sqlNullValue(v); ok {
+		return indirect(b)
+	}
+	return v
+}
+
+// basic returns v as the predeclared type of its kind: a named string type
+// as a string, a named integer as an int64 or uint64, a named float as a
+// float64 (float32 stays float32), a pointer or a sql.Null as what it holds
+// (nil when that is nothing). ok is false when that changes nothing, or v
+// is of no kind dss converts; the conversions call it last, for what their
+// type switches do not know.
+func basic(v any) (any, bool) {
+	if v == nil {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	var b any
+	switch rv.Kind() {
+	case reflect.String:
+		b = rv.String()
+	case reflect.Bool:
+		b = rv.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		b = rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		b = rv.Uint()
+	case reflect.Float32:
+		b = float32(rv.Float())
+	case reflect.Float64:
+		b = rv.Float()
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			b = rv.Bytes()
+		}
+	case reflect.Pointer, reflect.Struct:
+		if i := indirect(v); i == nil || reflect.TypeOf(i) != rv.Type() {
+			return i, true
+		}
+	}
+	if b == nil || reflect.TypeOf(b) == rv.Type() {
+		return nil, false
+	}
+	return b, true
+}
+
 var errType = errors.New("wrong type")
 
 func typeErr(v any) error { return fmt.Errorf("%w %T", errType, v) }
+
+// viaBasic converts v, of a type conv does not know, as its basic form (see
+// basic), and names v's own type when that is the wrong type too.
+func viaBasic[T any](v any, conv func(any) (T, error)) (T, error) {
+	if b, ok := basic(v); ok {
+		r, err := conv(b)
+		if errors.Is(err, errType) {
+			return r, typeErr(v)
+		}
+		return r, err
+	}
+	var zero T
+	return zero, typeErr(v)
+}
 
 // numErr strips the input from a strconv error: the ImportError shows the
 // value once, and can redact it.
@@ -357,13 +494,24 @@ func vetID(v any, trim bool) (any, error) {
 	case nil, int, int64, int32, uint64:
 		return v, nil
 	}
-	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
 		x := rv.String()
 		t, err := checkID(x, trim)
 		if err != nil || len(t) == len(x) {
 			return v, err
 		}
 		return t, nil
+	case reflect.Pointer, reflect.Struct:
+		// A pointer or a sql.Null is what it holds, and a nil one none.
+		i := indirect(v)
+		if i == nil {
+			return v, ErrNoID
+		}
+		if reflect.TypeOf(i) != rv.Type() {
+			return vetID(i, trim)
+		}
 	}
 	return v, nil
 }
@@ -393,18 +541,42 @@ func anyString(v any) (string, error) {
 		return strconv.Itoa(x), nil
 	case int64:
 		return strconv.FormatInt(x, 10), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
+	case int8, int16, int32:
+		n, _ := toInt(x)
+		return strconv.FormatInt(n, 10), nil
+	case uint, uint8, uint16, uint32, uint64:
+		n, _ := toUint(x)
+		return strconv.FormatUint(n, 10), nil
+	case float64:
+		return floatString(x, 64)
+	case float32:
+		return floatString(float64(x), 32)
 	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.String {
-		return rv.String(), nil
-	}
-	return "", typeErr(v)
+	return viaBasic(v, anyString)
 }
 
+// floatString is a float as a string field holds it: the shortest decimal
+// that reads back as the same float, without an exponent, so that the
+// float64 encoding/json makes of 1001 is "1001" and of 1.5 is "1.5".
+func floatString(f float64, bits int) (string, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", errNotFinite
+	}
+	if f == 0 {
+		f = 0 // -0 is "0"
+	}
+	return strconv.FormatFloat(f, 'f', -1, bits), nil
+}
+
+var (
+	errNotFinite = errors.New("not a finite number")
+	errNotInt    = errors.New("not an integer")
+	errNotBool   = errors.New("a number other than 0 or 1")
+)
+
+// toBool takes text as strconv.ParseBool does, and a number of any type
+// when it is 0 or 1, so that a JSON 1 (a float64) and a SQLite 1 (an
+// int64) agree.
 func toBool(v any) (bool, error) {
 	switch x := v.(type) {
 	case bool:
@@ -418,17 +590,19 @@ func toBool(v any) (bool, error) {
 		}
 		b, err := strconv.ParseBool(s)
 		return b, numErr(err)
-	case int64, int, int32:
-		n, _ := toInt(x)
-		switch n {
-		case 0:
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		f, err := toFloat(x)
+		switch {
+		case err != nil:
+			return false, err
+		case f == 0:
 			return false, nil
-		case 1:
+		case f == 1:
 			return true, nil
 		}
-		return false, strconv.ErrSyntax
+		return false, errNotBool
 	}
-	return false, typeErr(v)
+	return viaBasic(v, toBool)
 }
 
 func toInt(v any) (int64, error) {
@@ -445,16 +619,29 @@ func toInt(v any) (int64, error) {
 		return int64(x), nil
 	case nil:
 		return 0, nil
-	case string, []byte, json.Number:
+	case string, []byte:
 		s, err := toString(x)
 		if err != nil || s == "" {
 			return 0, err
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, numErr(err)
+	case json.Number:
+		s, err := toString(x)
+		if err != nil || s == "" {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if errors.Is(err, strconv.ErrSyntax) {
+			return jsonNumber(x, toInt)
+		}
+		return n, numErr(err)
 	case float64:
-		if x != math.Trunc(x) || x < math.MinInt64 || x >= math.MaxInt64 {
-			return 0, errors.New("not an integer")
+		if err := integral(x); err != nil {
+			return 0, err
+		}
+		if x < math.MinInt64 || x >= math.MaxInt64 {
+			return 0, strconv.ErrRange
 		}
 		return int64(x), nil
 	case float32:
@@ -466,7 +653,29 @@ func toInt(v any) (int64, error) {
 		}
 		return int64(u), nil
 	}
-	return 0, typeErr(v)
+	return viaBasic(v, toInt)
+}
+
+// integral refuses a float that is no integer: NaN, an infinity, a fraction.
+func integral(f float64) error {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return errNotFinite
+	case f != math.Trunc(f):
+		return errNotInt
+	}
+	return nil
+}
+
+// jsonNumber converts a json.Number that is not an integer's text (1e3,
+// 2.0) as the float64 encoding/json would have made of it.
+func jsonNumber[T any](n json.Number, conv func(any) (T, error)) (T, error) {
+	f, err := n.Float64()
+	if err != nil {
+		var zero T
+		return zero, numErr(err)
+	}
+	return conv(f)
 }
 
 func toUint(v any) (uint64, error) {
@@ -483,24 +692,41 @@ func toUint(v any) (uint64, error) {
 		return uint64(x), nil
 	case nil:
 		return 0, nil
-	case string, []byte, json.Number:
+	case string, []byte:
 		s, err := toString(x)
 		if err != nil || s == "" {
 			return 0, err
 		}
 		n, err := strconv.ParseUint(s, 10, 64)
 		return n, numErr(err)
-	case int, int8, int16, int32, int64, float32, float64:
-		n, err := toInt(x)
-		if err != nil {
+	case json.Number:
+		s, err := toString(x)
+		if err != nil || s == "" {
 			return 0, err
 		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if errors.Is(err, strconv.ErrSyntax) {
+			return jsonNumber(x, toUint)
+		}
+		return n, numErr(err)
+	case float64:
+		if err := integral(x); err != nil {
+			return 0, err
+		}
+		if x < 0 || x >= math.MaxUint64 {
+			return 0, strconv.ErrRange
+		}
+		return uint64(x), nil
+	case float32:
+		return toUint(float64(x))
+	case int, int8, int16, int32, int64:
+		n, _ := toInt(x)
 		if n < 0 {
 			return 0, strconv.ErrRange
 		}
 		return uint64(n), nil
 	}
-	return 0, typeErr(v)
+	return viaBasic(v, toUint)
 }
 
 // toFloat refuses NaN and infinities: NaN never equals itself, so a plan
@@ -508,7 +734,7 @@ func toUint(v any) (uint64, error) {
 func toFloat(v any) (float64, error) {
 	f, err := toAnyFloat(v)
 	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-		return 0, errors.New("not a finite number")
+		return 0, errNotFinite
 	}
 	return f, err
 }
@@ -535,7 +761,7 @@ func toAnyFloat(v any) (float64, error) {
 		n, _ := toUint(x)
 		return float64(n), nil
 	}
-	return 0, typeErr(v)
+	return viaBasic(v, toAnyFloat)
 }
 
 // timeLayouts are the text forms a time.Time field accepts, tried in order.
@@ -566,6 +792,8 @@ func toTime(v any) (time.Time, error) {
 			}
 		}
 		return time.Time{}, errors.New("not an RFC 3339 time or date")
+	case json.Number: // a number is not a time (seconds? milliseconds?)
+		return time.Time{}, typeErr(v)
 	}
-	return time.Time{}, typeErr(v)
+	return viaBasic(v, toTime)
 }

@@ -2,8 +2,10 @@ package dss
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -23,6 +25,8 @@ import (
 
 type dept string
 
+type dept2 int8
+
 type kinds struct {
 	ID    string    `dss:"idnumber"`
 	S     string    `dss:"s"`
@@ -39,6 +43,12 @@ type kinds struct {
 	LI    []int     `dss:"li"`
 	LD    []dept    `dss:"ld"`
 	Plain string    // key "plain", also matched as "Plain" or "PLAIN"
+	// Fields that may be absent.
+	PS *string             `dss:"ps"`
+	PI *int                `dss:"pi"`
+	PT *time.Time          `dss:"pt"`
+	NF sql.Null[float64]   `dss:"nf"`
+	NT sql.Null[time.Time] `dss:"nt"`
 }
 
 type kindsTree struct {
@@ -92,6 +102,12 @@ func TestConversions(t *testing.T) {
 		{"int list from text", "li", []string{"3", "1"}, kinds{LI: []int{1, 3}}},
 		{"named element list", "ld", []string{"x"}, kinds{LD: []dept{"x"}}},
 		{"list from nil", "l", nil, kinds{}},
+		{"string list from JSON numbers", "l", []any{1001.0, 1002.0}, kinds{L: []string{"1001", "1002"}}},
+		{"string list from json.Number", "l", []any{json.Number("1001"), json.Number("7.50")}, kinds{L: []string{"1001", "7.50"}}},
+		{"string from integral JSON number", "s", 1001.0, kinds{S: "1001"}},
+		{"string from named integer", "s", dept2(7), kinds{S: "7"}},
+		{"int from named integer", "i", dept2(7), kinds{I: 7}},
+		{"int list from JSON numbers", "li", []any{3.0, 1.0}, kinds{LI: []int{1, 3}}},
 		{"key matched by Go name", "Plain", "p", kinds{Plain: "p"}},
 		{"key matched ignoring case", "PLAIN", "p", kinds{Plain: "p"}},
 		{"tag key matched ignoring case", "S", "x", kinds{S: "x"}},
@@ -133,8 +149,12 @@ func TestDecodeErrors(t *testing.T) {
 			`dss: source.things: record 1: idnumber '1': key "s" value "caf\xe9": cannot convert to string: not valid UTF-8`},
 		{"idnumber not in UTF-8", []Record{{"idnumber": "1\xe9"}}, ErrConvert,
 			`dss: source.things: record 1: key "idnumber" value "1\xe9": cannot convert to string: not valid UTF-8`},
-		{"wrong type for string", []Record{{"idnumber": "1", "s": 2.5}}, ErrConvert,
-			`dss: source.things: record 1: idnumber '1': key "s" value 2.5: cannot convert to string: wrong type float64`},
+		{"wrong type for string", []Record{{"idnumber": "1", "s": true}}, ErrConvert,
+			`dss: source.things: record 1: idnumber '1': key "s" value true: cannot convert to string: wrong type bool`},
+		{"huge JSON number to int", []Record{{"idnumber": "1", "i": 1e20}}, strconv.ErrRange,
+			`dss: source.things: record 1: idnumber '1': key "i" value 1e+20: cannot convert to int: value out of range`},
+		{"JSON number list element out of range", []Record{{"idnumber": "1", "li": []any{1.0, 1e20}}}, strconv.ErrRange,
+			`dss: source.things: record 1: idnumber '1': key "li" value [1, 1e+20]: cannot convert to int: value out of range`},
 		{"bad list element", []Record{{"idnumber": "1", "li": []string{"1", "x"}}}, ErrConvert,
 			`dss: source.things: record 1: idnumber '1': key "li" value ["1", "x"]: cannot convert to int: invalid syntax`},
 		{"unknown key", []Record{{"idnumber": "1", "nope": "x"}}, ErrUnknownKey,
@@ -241,7 +261,8 @@ func TestImportCancelled(t *testing.T) {
 // FuzzDecode decodes arbitrary text into every kind of field: it must never
 // panic, text that is not UTF-8 must not decode into a field, an idnumber
 // that decodes has no space around it and no control character, and a
-// value that decodes must survive a save and load unchanged. Seeds for the
+// value that decodes must survive a save and load unchanged. A pointer or
+// sql.Null field is absent for "" unless it holds a string. Seeds for the
 // bugs it guards against are in testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	p, err := planFor(reflect.TypeFor[kinds]())
@@ -252,7 +273,11 @@ func FuzzDecode(f *testing.F) {
 		f.Add("t", s)
 		f.Add("f", s)
 		f.Add("b", s)
+		f.Add("pi", s)
+		f.Add("nt", s)
 	}
+	f.Add("ps", "")
+	f.Add("nf", "")
 	f.Add("l", "a")
 	f.Add("u16", "65536")
 	f.Fuzz(func(t *testing.T, key, value string) {
@@ -275,6 +300,21 @@ func FuzzDecode(f *testing.F) {
 			(value == "" || strings.TrimSpace(value) != value || strings.ContainsFunc(value, unicode.IsControl)) {
 			t.Fatalf("idnumber %q imported", value)
 		}
+		if isField && p.fields[i].null != notNull {
+			// Absent for "" unless it holds a string, present for any
+			// other text that decoded.
+			obj, _ := tr.Branches.Things.Get("1")
+			fv := reflect.ValueOf(obj).Elem().Field(fieldIndex(t, p.fields[i].goName))
+			present, base := false, fv.Type()
+			if fv.Kind() == reflect.Pointer {
+				present, base = !fv.IsNil(), base.Elem()
+			} else {
+				present, base = fv.Field(1).Bool(), fv.Field(0).Type()
+			}
+			if want := value != "" || base.Kind() == reflect.String; present != want {
+				t.Fatalf("key %q value %q: present %v, want %v", key, value, present, want)
+			}
+		}
 		path := t.TempDir() + "/tree.jsonl"
 		require.NoError(t, tr.SaveFile(path))
 		back := NewTree[kindsTree]("source")
@@ -289,6 +329,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("save/load changed the object (-before +after):\n%s", diff)
 		}
 	})
+}
+
+// fieldIndex is the index of the kinds field named name.
+func fieldIndex(t *testing.T, name string) int {
+	f, ok := reflect.TypeFor[kinds]().FieldByName(name)
+	require.True(t, ok, name)
+	return f.Index[0]
 }
 
 func TestRedactValues(t *testing.T) {
@@ -325,6 +372,10 @@ func TestIDValidation(t *testing.T) {
 		want string // the idnumber imported
 	}{
 		{"plain", "20240029", false, nil, "20240029"},
+		{"a JSON number", 20240029.0, false, nil, "20240029"},
+		{"a pointer", ptr("20240029"), false, nil, "20240029"},
+		{"a pointer with space around", ptr(" 1"), false, ErrBadID, ""},
+		{"a nil pointer", (*string)(nil), false, ErrNoID, ""},
 		{"space inside is kept", "A 100", false, nil, "A 100"},
 		{"non-ASCII letters", "café-日本", false, nil, "café-日本"},
 		{"a format character is not a control", "a\u200bb", false, nil, "a\u200bb"},
@@ -391,6 +442,10 @@ func TestIDValidation(t *testing.T) {
 			{" 7", false, ErrBadID, 0},
 			{" 7\n", true, nil, 7},
 			{"7\x00", false, ErrBadID, 0},
+			{7.0, false, nil, 7},
+			{(*int)(nil), false, ErrNoID, 0}, // not object 0
+			{sql.Null[int]{}, false, ErrNoID, 0},
+			{ptr(" 7"), false, ErrBadID, 0},
 		} {
 			tr := NewTree[intTree]("source")
 			tr.Branches.Rooms.TrimID = tc.trim
@@ -454,4 +509,192 @@ func TestInvalidUTF8Numbers(t *testing.T) {
 	err = tr.Import(context.Background())
 	require.ErrorIs(t, err, ErrConvert)
 	require.EqualError(t, err, `dss: source.rooms: record 1: key "idnumber" value "\xff7": cannot convert to int: not valid UTF-8`)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// convCase is one conversion: in, into a field of type field, gives want,
+// or fails with ErrConvert and the message "cannot convert to <field>: err".
+type convCase struct {
+	field reflect.Type
+	in    any
+	want  any
+	err   string
+}
+
+func to[T any](in any, want T) convCase { return convCase{reflect.TypeFor[T](), in, want, ""} }
+func fails[T any](in any, err string) convCase {
+	return convCase{field: reflect.TypeFor[T](), in: in, err: err}
+}
+
+// TestConversionTable checks every cell of the README's conversion table:
+// each row is a type of value found in a record, each column a kind of
+// field, and every cell has at least one case.
+func TestConversionTable(t *testing.T) {
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	noon := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	rows := []string{"string", "[]byte", "json.Number", "bool", "int kinds", "uint kinds", "float kinds",
+		"time.Time", "nil", "pointer, sql.Null"}
+	cols := []string{"string", "bool", "int kinds", "uint kinds", "float kinds", "time.Time", "pointer", "sql.Null"}
+	cells := []struct {
+		row, col string
+		cases    []convCase
+	}{
+		{"string", "string", []convCase{to("x", "x"), to("", ""), to("caf\xc3\xa9", "caf\u00e9"),
+			fails[string]("caf\xe9", "not valid UTF-8")}},
+		{"string", "bool", []convCase{to("true", true), to("1", true), to("F", false), to("", false),
+			fails[bool]("yes", "invalid syntax")}},
+		{"string", "int kinds", []convCase{to("7", 7), to("-7", int8(-7)), to("", 0),
+			fails[int]("7.0", "invalid syntax"), fails[int](" 7", "invalid syntax"), fails[int8]("128", "value out of range")}},
+		{"string", "uint kinds", []convCase{to("7", uint(7)), to("", uint16(0)),
+			fails[uint]("-1", "invalid syntax"), fails[uint8]("256", "value out of range")}},
+		{"string", "float kinds", []convCase{to("2.5", 2.5), to("1e3", 1000.0), to("", 0.0),
+			fails[float64]("NaN", "not a finite number"), fails[float64]("1e400", "value out of range"),
+			fails[float32]("1e39", "value out of range")}},
+		{"string", "time.Time", []convCase{to("2026-11-28T09:30:00Z", noon), to("2026-11-28 10:30:00+01", noon),
+			to("2026-11-28 09:30:00", noon), to("2026-11-28", day), to("", time.Time{}),
+			fails[time.Time]("28/11/2026", "not an RFC 3339 time or date")}},
+		{"string", "pointer", []convCase{to("x", ptr("x")), to("", ptr("")), to("7", ptr(7)),
+			to("", (*int)(nil)), to("", (*time.Time)(nil)), to("", (*bool)(nil)), to("", (*dept)(ptr(dept("")))),
+			fails[*int]("x", "invalid syntax")}},
+		{"string", "sql.Null", []convCase{to("", sql.Null[string]{V: "", Valid: true}), to("", sql.Null[int64]{}),
+			to("2026-11-28", sql.Null[time.Time]{V: day, Valid: true}), fails[sql.Null[int]]("x", "invalid syntax")}},
+
+		{"[]byte", "string", []convCase{to([]byte("x"), "x"), to([]byte{}, ""), fails[string]([]byte("\xff"), "not valid UTF-8")}},
+		{"[]byte", "bool", []convCase{to([]byte("1"), true), to([]byte("false"), false)}},
+		{"[]byte", "int kinds", []convCase{to([]byte("42"), int64(42)), fails[int]([]byte("x"), "invalid syntax")}},
+		{"[]byte", "uint kinds", []convCase{to([]byte("42"), uint32(42))}},
+		{"[]byte", "float kinds", []convCase{to([]byte("2.5"), 2.5)}},
+		{"[]byte", "time.Time", []convCase{to([]byte("2026-11-28"), day)}},
+		{"[]byte", "pointer", []convCase{to([]byte(""), ptr("")), to([]byte(""), (*int)(nil)), to([]byte("7"), ptr(7))}},
+		{"[]byte", "sql.Null", []convCase{to([]byte("x"), sql.Null[string]{V: "x", Valid: true}), to([]byte{}, sql.Null[float64]{})}},
+
+		{"json.Number", "string", []convCase{to(json.Number("1001"), "1001"), to(json.Number("7.50"), "7.50")}},
+		{"json.Number", "bool", []convCase{to(json.Number("1"), true), to(json.Number("0"), false),
+			fails[bool](json.Number("2"), "a number other than 0 or 1")}},
+		{"json.Number", "int kinds", []convCase{to(json.Number("7"), 7), to(json.Number("1e3"), 1000), to(json.Number("2.0"), int16(2)),
+			fails[int](json.Number("1.5"), "not an integer"), fails[int](json.Number("1e20"), "value out of range"),
+			fails[int64](json.Number("9223372036854775808"), "value out of range")}},
+		{"json.Number", "uint kinds", []convCase{to(json.Number("18446744073709551615"), uint64(math.MaxUint64)),
+			fails[uint](json.Number("-1"), "value out of range")}},
+		{"json.Number", "float kinds", []convCase{to(json.Number("2.5"), 2.5), fails[float64](json.Number("1e400"), "value out of range")}},
+		{"json.Number", "time.Time", []convCase{fails[time.Time](json.Number("1"), "wrong type json.Number")}},
+		{"json.Number", "pointer", []convCase{to(json.Number("7"), ptr(7)), to(json.Number("7"), ptr("7"))}},
+		{"json.Number", "sql.Null", []convCase{to(json.Number("2.5"), sql.Null[float64]{V: 2.5, Valid: true})}},
+
+		{"bool", "string", []convCase{fails[string](true, "wrong type bool")}},
+		{"bool", "bool", []convCase{to(true, true), to(false, false)}},
+		{"bool", "int kinds", []convCase{fails[int](true, "wrong type bool")}},
+		{"bool", "uint kinds", []convCase{fails[uint](true, "wrong type bool")}},
+		{"bool", "float kinds", []convCase{fails[float64](true, "wrong type bool")}},
+		{"bool", "time.Time", []convCase{fails[time.Time](true, "wrong type bool")}},
+		{"bool", "pointer", []convCase{to(false, ptr(false))}},
+		{"bool", "sql.Null", []convCase{to(false, sql.Null[bool]{V: false, Valid: true})}},
+
+		{"int kinds", "string", []convCase{to(int64(42), "42"), to(int8(-5), "-5"), to(-7, "-7")}},
+		{"int kinds", "bool", []convCase{to(int64(1), true), to(0, false), to(int8(1), true),
+			fails[bool](int64(2), "a number other than 0 or 1")}},
+		{"int kinds", "int kinds", []convCase{to(int64(7), 7), to(int16(-7), int8(-7)), fails[int8](128, "value out of range")}},
+		{"int kinds", "uint kinds", []convCase{to(7, uint(7)), fails[uint](int64(-1), "value out of range")}},
+		{"int kinds", "float kinds", []convCase{to(3, 3.0), to(int64(-3), float32(-3))}},
+		{"int kinds", "time.Time", []convCase{fails[time.Time](int64(0), "wrong type int64")}},
+		{"int kinds", "pointer", []convCase{to(int64(0), ptr(0)), to(int64(0), ptr("0"))}},
+		{"int kinds", "sql.Null", []convCase{to(0, sql.Null[int64]{V: 0, Valid: true})}},
+
+		{"uint kinds", "string", []convCase{to(uint64(math.MaxUint64), "18446744073709551615"), to(uint8(7), "7")}},
+		{"uint kinds", "bool", []convCase{to(uint(1), true), to(uint64(0), false), fails[bool](uint8(7), "a number other than 0 or 1")}},
+		{"uint kinds", "int kinds", []convCase{to(uint32(7), 7), fails[int64](uint64(math.MaxUint64), "value out of range")}},
+		{"uint kinds", "uint kinds", []convCase{to(uint8(7), uint64(7)), fails[uint8](uint(256), "value out of range")}},
+		{"uint kinds", "float kinds", []convCase{to(uint(3), 3.0)}},
+		{"uint kinds", "time.Time", []convCase{fails[time.Time](uint(0), "wrong type uint")}},
+		{"uint kinds", "pointer", []convCase{to(uint(0), ptr(uint(0)))}},
+		{"uint kinds", "sql.Null", []convCase{to(uint16(3), sql.Null[uint16]{V: 3, Valid: true})}},
+
+		{"float kinds", "string", []convCase{to(1001.0, "1001"), to(1.5, "1.5"), to(1e20, "100000000000000000000"),
+			to(float32(0.1), "0.1"), to(math.Copysign(0, -1), "0"), fails[string](math.NaN(), "not a finite number"),
+			fails[string](math.Inf(1), "not a finite number")}},
+		{"float kinds", "bool", []convCase{to(1.0, true), to(0.0, false), to(float32(1), true),
+			fails[bool](0.5, "a number other than 0 or 1")}},
+		{"float kinds", "int kinds", []convCase{to(7.0, 7), to(-7.0, int64(-7)), to(float32(3), 3),
+			fails[int](1.5, "not an integer"), fails[int](1e20, "value out of range"), fails[int8](128.0, "value out of range"),
+			fails[int](math.NaN(), "not a finite number"), fails[int](math.Inf(-1), "not a finite number")}},
+		{"float kinds", "uint kinds", []convCase{to(1e19, uint64(1e19)), fails[uint](-1.0, "value out of range"),
+			fails[uint64](1e20, "value out of range"), fails[uint](0.5, "not an integer")}},
+		{"float kinds", "float kinds", []convCase{to(2.5, 2.5), to(float32(0.5), 0.5), to(2.5, float32(2.5)),
+			fails[float32](1e39, "value out of range"), fails[float64](math.Inf(1), "not a finite number")}},
+		{"float kinds", "time.Time", []convCase{fails[time.Time](1.0, "wrong type float64")}},
+		{"float kinds", "pointer", []convCase{to(0.0, ptr(0.0)), to(1001.0, ptr("1001"))}},
+		{"float kinds", "sql.Null", []convCase{to(7.0, sql.Null[int64]{V: 7, Valid: true})}},
+
+		{"time.Time", "string", []convCase{fails[string](noon, "wrong type time.Time")}},
+		{"time.Time", "bool", []convCase{fails[bool](noon, "wrong type time.Time")}},
+		{"time.Time", "int kinds", []convCase{fails[int](noon, "wrong type time.Time")}},
+		{"time.Time", "uint kinds", []convCase{fails[uint](noon, "wrong type time.Time")}},
+		{"time.Time", "float kinds", []convCase{fails[float64](noon, "wrong type time.Time")}},
+		{"time.Time", "time.Time", []convCase{to(noon, noon), to(time.Time{}, time.Time{})}},
+		{"time.Time", "pointer", []convCase{to(noon, ptr(noon)), to(time.Time{}, ptr(time.Time{}))}},
+		{"time.Time", "sql.Null", []convCase{to(noon, sql.Null[time.Time]{V: noon, Valid: true})}},
+
+		{"nil", "string", []convCase{to(nil, "")}},
+		{"nil", "bool", []convCase{to(nil, false)}},
+		{"nil", "int kinds", []convCase{to(nil, 0)}},
+		{"nil", "uint kinds", []convCase{to(nil, uint(0))}},
+		{"nil", "float kinds", []convCase{to(nil, 0.0)}},
+		{"nil", "time.Time", []convCase{to(nil, time.Time{})}},
+		{"nil", "pointer", []convCase{to(nil, (*string)(nil)), to(nil, (*int)(nil)), to(nil, (*time.Time)(nil))}},
+		{"nil", "sql.Null", []convCase{to(nil, sql.Null[string]{}), to(nil, sql.Null[time.Time]{})}},
+
+		{"pointer, sql.Null", "string", []convCase{to(ptr("x"), "x"), to((*string)(nil), ""), to(ptr(dept("x")), "x"),
+			to(sql.Null[int]{V: 7, Valid: true}, "7"), fails[string](ptr(ptr("x")), "wrong type **string")}},
+		{"pointer, sql.Null", "bool", []convCase{to(sql.Null[bool]{V: true, Valid: true}, true), to(sql.Null[bool]{}, false)}},
+		{"pointer, sql.Null", "int kinds", []convCase{to(ptr(int64(7)), 7), to((*int)(nil), 0)}},
+		{"pointer, sql.Null", "uint kinds", []convCase{to(ptr("7"), uint(7))}},
+		{"pointer, sql.Null", "float kinds", []convCase{to(ptr(2.5), 2.5)}},
+		{"pointer, sql.Null", "time.Time", []convCase{to(&noon, noon), to(sql.Null[time.Time]{V: noon, Valid: true}, noon),
+			to((*time.Time)(nil), time.Time{})}},
+		{"pointer, sql.Null", "pointer", []convCase{to((*int)(nil), (*int)(nil)), to(sql.Null[int]{}, (*int)(nil)),
+			to(ptr(""), ptr("")), to(ptr(""), (*int)(nil)), to(ptr(7), ptr(7))}},
+		{"pointer, sql.Null", "sql.Null", []convCase{to(ptr("x"), sql.Null[string]{V: "x", Valid: true}),
+			to((*string)(nil), sql.Null[string]{}), to(sql.Null[int]{}, sql.Null[int]{})}},
+	}
+	covered := map[[2]string]bool{}
+	for _, c := range cells {
+		require.Contains(t, rows, c.row)
+		require.Contains(t, cols, c.col)
+		require.False(t, covered[[2]string{c.row, c.col}], "cell %s, %s twice", c.row, c.col)
+		require.NotEmpty(t, c.cases, "cell %s, %s", c.row, c.col)
+		covered[[2]string{c.row, c.col}] = true
+		for _, tc := range c.cases {
+			v := reflect.New(tc.field)
+			err := assign(v.UnsafePointer(), tc.field, tc.in)
+			name := fmt.Sprintf("%s into %s: %#v into %v", c.row, c.col, tc.in, tc.field)
+			if tc.err != "" {
+				require.ErrorIs(t, err, ErrConvert, name)
+				require.EqualError(t, err, "cannot convert to "+baseType(tc.field).String()+": "+tc.err, name)
+				continue
+			}
+			require.NoError(t, err, name)
+			require.Equal(t, tc.field, reflect.TypeOf(tc.want), "%s: the case's want is not a %v", name, tc.field)
+			if diff := cmp.Diff(tc.want, v.Elem().Interface(), cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", name, diff)
+			}
+		}
+	}
+	for _, r := range rows {
+		for _, c := range cols {
+			require.True(t, covered[[2]string{r, c}], "the table has no case for %s into %s", r, c)
+		}
+	}
+}
+
+// baseType is the type a conversion error names: what a pointer or a
+// sql.Null holds.
+func baseType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	if b, ok := sqlNullBase(t); ok {
+		return b
+	}
+	return t
 }

@@ -36,7 +36,11 @@
 // also matches a field's name ignoring case, as encoding/json does. One field
 // is the idnumber, unique in its branch: tag it `dss:"idnumber"` or name it
 // IDNumber. Fields may be strings, booleans, integers, floats, time.Time, or
-// slices of strings, integers or floats, which are compared as sets.
+// slices of strings, integers or floats, which are compared as sets. A field
+// that may be absent (NULL in SQL) is a pointer to one of those scalars, or
+// a database/sql Null[T] of one: NULL decodes to nil or Null{Valid: false},
+// which differs from the zero value, and a template hands an action's Value
+// to database/sql as it is to write NULL.
 //
 // A key that begins with "_" is decoded but never synced, and needs no twin
 // on the other side. An object that implements [Deriver] completes itself

@@ -34,6 +34,7 @@ type field struct {
 	elem    reflect.Type // element type when list
 	list    bool         // a slice: compared as a set, accumulated across records
 	private bool         // key begins with "_": decoded, never synced
+	null    nullKind     // how a value may be absent: a pointer or a sql.Null
 	equal   func(a, b unsafe.Pointer) bool
 	ops     *listOps // for lists
 }
@@ -118,6 +119,10 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 				problems = append(problems, fmt.Sprintf("field %s: the idnumber cannot be a list", sf.Name))
 				continue
 			}
+			if f.null != notNull {
+				problems = append(problems, fmt.Sprintf("field %s: the idnumber cannot be absent, so it cannot be a %v", sf.Name, sf.Type))
+				continue
+			}
 			f.key = IDKey
 			p.id = n
 		} else if !f.private {
@@ -178,6 +183,15 @@ func (p *objPlan) field(key string) (*field, bool) {
 	return &p.fields[i], true
 }
 
+// nullKind is how a field's value may be absent: NULL in SQL, null in JSON.
+type nullKind uint8
+
+const (
+	notNull     nullKind = iota
+	nullPointer          // *T: nil is absent
+	nullSQL              // sql.Null[T]: Valid false is absent
+)
+
 // setKind checks that the field's type is supported and fills in its
 // comparer and, for lists, its set operations.
 func (f *field) setKind() error {
@@ -192,11 +206,103 @@ func (f *field) setKind() error {
 		f.equal = f.ops.equal
 		return nil
 	}
+	if t.Kind() == reflect.Pointer {
+		inner := scalarEqual(t.Elem())
+		if inner == nil {
+			return fmt.Errorf("unsupported type %v (a pointer may point to a string, bool, integer, float or time.Time)", t)
+		}
+		f.null, f.equal = nullPointer, pointerEqual(inner)
+		return nil
+	}
+	if base, ok := sqlNullBase(t); ok {
+		inner := scalarEqual(base)
+		if inner == nil {
+			return fmt.Errorf("unsupported type %v (a sql.Null may hold a string, bool, integer, float or time.Time)", t)
+		}
+		f.null, f.equal = nullSQL, sqlNullEqual(t, inner)
+		return nil
+	}
 	f.equal = scalarEqual(t)
 	if f.equal == nil {
-		return fmt.Errorf("unsupported type %v (want a string, bool, integer, float, time.Time or a slice of string, integer or float)", t)
+		return fmt.Errorf("unsupported type %v (want a string, bool, integer, float, time.Time, a pointer to one, "+
+			"a sql.Null of one, or a slice of string, integer or float)", t)
 	}
 	return nil
+}
+
+// pointerEqual compares two pointers by what they point to: two nil
+// pointers are equal, a nil pointer equals no other.
+func pointerEqual(inner func(a, b unsafe.Pointer) bool) func(a, b unsafe.Pointer) bool {
+	return func(a, b unsafe.Pointer) bool {
+		pa, pb := *(*unsafe.Pointer)(a), *(*unsafe.Pointer)(b)
+		if pa == nil || pb == nil {
+			return pa == pb
+		}
+		return inner(pa, pb)
+	}
+}
+
+// sqlNullEqual compares two sql.Null values of type t: two invalid ones are
+// equal whatever their V, an invalid one equals no valid one.
+func sqlNullEqual(t reflect.Type, inner func(a, b unsafe.Pointer) bool) func(a, b unsafe.Pointer) bool {
+	vOff, validOff := t.Field(0).Offset, t.Field(1).Offset
+	return func(a, b unsafe.Pointer) bool {
+		va, vb := *(*bool)(unsafe.Add(a, validOff)), *(*bool)(unsafe.Add(b, validOff))
+		if !va || !vb {
+			return va == vb
+		}
+		return inner(unsafe.Add(a, vOff), unsafe.Add(b, vOff))
+	}
+}
+
+var sqlNullBases sync.Map // reflect.Type -> reflect.Type of V, or nil
+
+// sqlNullBase reports whether t is database/sql's Null[T], and returns T.
+// dss does not import database/sql for it: it knows the type by its package,
+// name and fields, V and then Valid.
+func sqlNullBase(t reflect.Type) (reflect.Type, bool) {
+	if t.Kind() != reflect.Struct || t.PkgPath() != "database/sql" {
+		return nil, false
+	}
+	if v, ok := sqlNullBases.Load(t); ok {
+		base, _ := v.(reflect.Type)
+		return base, base != nil
+	}
+	var base reflect.Type
+	if strings.HasPrefix(t.Name(), "Null[") && t.NumField() == 2 {
+		v, valid := t.Field(0), t.Field(1)
+		if v.Name == "V" && valid.Name == "Valid" && valid.Type.Kind() == reflect.Bool {
+			base = v.Type
+		}
+	}
+	sqlNullBases.Store(t, base)
+	return base, base != nil
+}
+
+// plainValue returns v as JSON and messages show it: a sql.Null as its V, or
+// nil when it is not Valid; any other value as it is. A pointer needs no
+// such care: encoding/json writes what it points to, or null.
+func plainValue(v any) any {
+	if b, ok := sqlNullValue(v); ok {
+		return b
+	}
+	return v
+}
+
+// sqlNullValue returns the V of v when v is a valid sql.Null, nil when it
+// is an invalid one; ok is false when v is not a sql.Null.
+func sqlNullValue(v any) (any, bool) {
+	if v == nil {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	if _, ok := sqlNullBase(rv.Type()); !ok {
+		return nil, false
+	}
+	if !rv.Field(1).Bool() {
+		return nil, true
+	}
+	return rv.Field(0).Interface(), true
 }
 
 func eq[T comparable](a, b unsafe.Pointer) bool { return *(*T)(a) == *(*T)(b) }

@@ -137,6 +137,18 @@ func appendCanonical(buf []byte, v reflect.Value) []byte {
 		return binary.AppendUvarint(buf, v.Uint())
 	case reflect.Float32, reflect.Float64:
 		return binary.AppendUvarint(buf, math.Float64bits(v.Float()))
+	case reflect.Pointer: // absent is 0, present is 1 and the value
+		if v.IsNil() {
+			return append(buf, 0)
+		}
+		return appendCanonical(append(buf, 1), v.Elem())
+	case reflect.Struct: // sql.Null, as a pointer
+		if _, ok := sqlNullBase(v.Type()); ok {
+			if !v.Field(1).Bool() {
+				return append(buf, 0)
+			}
+			return appendCanonical(append(buf, 1), v.Field(0))
+		}
 	case reflect.Slice:
 		buf = binary.AppendUvarint(buf, uint64(v.Len()))
 		for i := range v.Len() {
@@ -218,7 +230,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		Fingerprints: fp, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
 	for i, a := range p.Actions {
 		aj := actionJSON{Kind: a.Kind.String(), Name: a.Name, Branch: a.Branch, ID: a.ID, Attr: a.Attr,
-			Value: a.Value, DestValue: a.DestValue}
+			Value: plainValue(a.Value), DestValue: plainValue(a.DestValue)}
 		if a.Err != nil {
 			aj.Error = a.Err.Error()
 		}
@@ -536,7 +548,11 @@ func (p *objPlan) record(obj unsafe.Pointer) Record {
 	rec := make(Record, len(p.fields))
 	for i := range p.fields {
 		f := &p.fields[i]
-		rec[f.key] = f.value(obj)
+		if f.null == nullSQL {
+			rec[f.key] = plainValue(f.value(obj))
+		} else {
+			rec[f.key] = f.value(obj)
+		}
 	}
 	return rec
 }

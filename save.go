@@ -20,7 +20,8 @@ import (
 //	{"branch":"users","object":{"idnumber":"11111","name":"Old Name","_lastfirst":"Name, Old"}}
 //
 // An object holds every attribute, "_" keys included, under its record key;
-// lists are arrays, times RFC 3339 strings. JSON Lines because the standard
+// lists are arrays, times RFC 3339 strings, and an absent value (a nil
+// pointer, a sql.Null that is not Valid) is null. JSON Lines because the standard
 // library reads and writes it, people can read and diff it, a line is a
 // position an error can name, and it streams: neither saving nor loading
 // holds more than one object's text at a time.
