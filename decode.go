@@ -272,11 +272,21 @@ func assign(p unsafe.Pointer, t reflect.Type, v any) error {
 	default:
 		err = errors.New("unsupported type")
 	}
+	if errors.Is(err, strconv.ErrRange) {
+		err = overflowError{t}
+	}
 	if err != nil {
 		return fmt.Errorf("%w to %v: %w", ErrConvert, t, err)
 	}
 	return nil
 }
+
+// overflowError is a number too large (or negative) for its field's type,
+// "overflows int8"; it unwraps to strconv.ErrRange.
+type overflowError struct{ t reflect.Type }
+
+func (e overflowError) Error() string { return "overflows " + e.t.String() }
+func (e overflowError) Unwrap() error { return strconv.ErrRange }
 
 // assignPointer stores nil for an absent value, else a new pointer to v
 // converted to what t points to.
