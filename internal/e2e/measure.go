@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A program is one of the two measured programs, run as a process of its
+// own: usersync's binary, or this one with baselineFlag.
+type program struct {
+	name string
+	path string
+	args []string // before -csv and the target's flags
+}
+
+// A result is one measured run of a program.
+type result struct {
+	seconds  float64
+	rssBytes int64 // the process's peak resident set size
+}
+
+// errRefused is a usersync run that its deletion guards refused.
+var errRefused = errors.New("refused by usersync's guards")
+
+// run runs the program on the export at csvPath and the target, and measures
+// it: the wall time from start to exit, and the peak RSS from its rusage.
+// Its standard output (usersync prints the whole plan) is discarded.
+func (p program) run(ctx context.Context, csvPath string, t *target) (result, error) {
+	args := append(slices.Clone(p.args), "-csv", csvPath)
+	cmd := exec.CommandContext(ctx, p.path, append(args, t.flags()...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if p.name == "usersync" && strings.Contains(msg, "refused by the branch's guard") {
+			return result{}, fmt.Errorf("%w: %s", errRefused, msg)
+		}
+		return result{}, fmt.Errorf("%s on %s: %w: %s", p.name, t, err, msg)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return result{}, errors.New("no rusage for the child process on this system")
+	}
+	return result{seconds: elapsed.Seconds(), rssBytes: ru.Maxrss * 1024}, nil // KiB on Linux
+}
+
+// median of the results, of each figure apart.
+func median(results []result) result {
+	secs := make([]float64, len(results))
+	rss := make([]int64, len(results))
+	for i, r := range results {
+		secs[i], rss[i] = r.seconds, r.rssBytes
+	}
+	slices.Sort(secs)
+	slices.Sort(rss)
+	m := len(results) / 2
+	if len(results)%2 == 1 {
+		return result{seconds: secs[m], rssBytes: rss[m]}
+	}
+	return result{seconds: (secs[m-1] + secs[m]) / 2, rssBytes: (rss[m-1] + rss[m]) / 2}
+}
+
+// machine describes where the benchmark runs.
+func machine(ctx context.Context, admin *sql.DB) string {
+	cpu := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if name, value, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(name) == "model name" {
+				cpu = strings.TrimSpace(value)
+				break
+			}
+		}
+		f.Close()
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kib int64
+		if _, err := fmt.Sscanf(string(data), "MemTotal: %d kB", &kib); err == nil {
+			mem = fmt.Sprintf(", %.1f GiB", float64(kib)/(1<<20))
+		}
+	}
+	s := fmt.Sprintf("%s, %d cores%s; %s %s/%s", cpu, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if db, err := sql.Open("sqlite", ":memory:"); err == nil {
+		var v string
+		if db.QueryRowContext(ctx, `SELECT sqlite_version()`).Scan(&v) == nil {
+			s += "; SQLite " + v + " (modernc.org/sqlite)"
+		}
+		db.Close()
+	}
+	if admin != nil {
+		var v string
+		if admin.QueryRowContext(ctx, `SHOW server_version`).Scan(&v) == nil {
+			s += "; PostgreSQL " + v
+		}
+	}
+	return s
+}
