@@ -19,9 +19,10 @@ import (
 // A program is one of the two measured programs, run as a process of its
 // own: usersync's binary, or this one with baselineFlag.
 type program struct {
-	name string
-	path string
-	args []string // before -csv and the target's flags
+	name   string
+	path   string
+	args   []string // before -csv and the target's flags
+	pgArgs []string // and these too, on PostgreSQL
 }
 
 // A result is one measured run of a program.
@@ -30,14 +31,21 @@ type result struct {
 	rssBytes int64 // the process's peak resident set size
 }
 
-// errRefused is a usersync run that its deletion guards refused.
-var errRefused = errors.New("refused by usersync's guards")
+var (
+	// errRefused is a usersync run that its deletion guards refused.
+	errRefused = errors.New("refused by usersync's guards")
+	// errLocked is a usersync run that found another usersync's lock taken.
+	errLocked = errors.New("usersync's lock is taken")
+)
 
 // run runs the program on the export at csvPath and the target, and measures
 // it: the wall time from start to exit, and the peak RSS from its rusage.
 // Its standard output (usersync prints the whole plan) is discarded.
 func (p program) run(ctx context.Context, csvPath string, t *target) (result, error) {
 	args := append(slices.Clone(p.args), "-csv", csvPath)
+	if t.dsn != "" {
+		args = append(args, p.pgArgs...)
+	}
 	cmd := exec.CommandContext(ctx, p.path, append(args, t.flags()...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -46,8 +54,13 @@ func (p program) run(ctx context.Context, csvPath string, t *target) (result, er
 	elapsed := time.Since(start)
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		if p.name == "usersync" && strings.Contains(msg, "refused by the branch's guard") {
-			return result{}, fmt.Errorf("%w: %s", errRefused, msg)
+		if p.name == "usersync" {
+			switch {
+			case strings.Contains(msg, "refused by the branch's guard"):
+				return result{}, fmt.Errorf("%w: %s", errRefused, msg)
+			case strings.Contains(msg, "is another run holding it?"):
+				return result{}, fmt.Errorf("%w: %s", errLocked, msg)
+			}
 		}
 		return result{}, fmt.Errorf("%s on %s: %w: %s", p.name, t, err, msg)
 	}

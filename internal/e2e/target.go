@@ -101,6 +101,25 @@ func (ts *targets) settle(ctx context.Context, t *target) error {
 	return nil
 }
 
+// usersyncLock is the PostgreSQL advisory lock that usersync takes
+// (lockKey in examples/usersync/db.go).
+const usersyncLock = 0x75736572_73796e63
+
+// waitForUsersyncLock waits, in the server, until no usersync run holds its
+// lock on the database.
+func (ts *targets) waitForUsersyncLock(ctx context.Context) error {
+	conn, err := ts.admin.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(usersyncLock)); err != nil {
+		return fmt.Errorf("waiting for usersync's lock: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(usersyncLock))
+	return err
+}
+
 // dump reads the three tables of the target, every row as one line, sorted.
 func (ts *targets) dump(ctx context.Context, t *target) ([]string, error) {
 	db := ts.admin
