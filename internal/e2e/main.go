@@ -26,10 +26,8 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	var err error
-	if len(os.Args) > 1 && os.Args[1] == baselineFlag {
-		err = baseline(ctx, os.Args[2:], os.Stderr)
-	} else {
+	ok, err := child(ctx, os.Args[1:])
+	if !ok {
 		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
 	stop()
@@ -37,6 +35,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
+}
+
+// child runs the hidden modes in which the benchmark runs itself again, and
+// says whether args asked for one.
+func child(ctx context.Context, args []string) (ok bool, err error) {
+	switch {
+	case len(args) > 0 && args[0] == baselineFlag:
+		return true, baseline(ctx, args[1:], os.Stderr)
+	case len(args) > 0 && args[0] == measureFlag:
+		return true, measure(ctx, args[1:], os.Stdout, os.Stderr)
+	}
+	return false, nil
 }
 
 // A scenario is the state a measured run starts from and the export it syncs.
@@ -156,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 		defer admin.Close()
 		if err := admin.PingContext(ctx); err != nil {
-			return fmt.Errorf("PostgreSQL: %w", err)
+			return fmt.Errorf("connecting to PostgreSQL: %w", err)
 		}
 	}
 
@@ -181,14 +191,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			}
 			for _, sc := range o.scenarios {
 				fmt.Fprintf(stderr, "e2e: N=%d %s %s\n", n, name, sc.title)
-				res, err := measureScenario(ctx, ts, progs, sc, ex, o.runs)
+				res, err := measureScenario(ctx, ts, self, progs, sc, ex, o.runs)
 				if errors.Is(err, errRefused) {
 					fmt.Fprintf(stdout, "| %s | %s | %s | refused | | | | | | |\n", thousands(n), name, sc.title)
 					refusals = append(refusals, fmt.Sprintf("N=%d %s %s: %v", n, name, sc.title, err))
 					continue
 				}
 				if err != nil {
-					return fmt.Errorf("N=%d %s %s: %w", n, name, sc.title, err)
+					return fmt.Errorf("scenario %q, N=%d, %s: %w", sc.title, n, name, err)
 				}
 				rows := ex.initialRows
 				if sc.changed {
@@ -196,9 +206,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 				}
 				u, s := res[0], res[1]
 				fmt.Fprintf(stdout, "| %s | %s | %s | %.3f | %.3f | %.2fx | %s | %s | %s | %s |\n",
-					thousands(n), name, sc.title, u.seconds, s.seconds, u.seconds/s.seconds,
-					thousands(int(float64(rows)/u.seconds)), thousands(int(float64(rows)/s.seconds)),
-					mib(u.rssBytes), mib(s.rssBytes))
+					thousands(n), name, sc.title, u.Seconds, s.Seconds, u.Seconds/s.Seconds,
+					thousands(int(float64(rows)/u.Seconds)), thousands(int(float64(rows)/s.Seconds)),
+					mib(u.RSSBytes), mib(s.RSSBytes))
 			}
 		}
 	}
@@ -216,14 +226,14 @@ type exports struct {
 
 // measureScenario measures both programs on the scenario, runs times each,
 // alternating which goes first, and returns their median results.
-func measureScenario(ctx context.Context, ts *targets, progs [2]program, sc scenario, ex exports, runs int) ([2]result, error) {
+func measureScenario(ctx context.Context, ts *targets, self string, progs [2]program, sc scenario, ex exports, runs int) ([2]result, error) {
 	var all [2][]result
 	for r := range runs {
 		order := []int{0, 1}
 		if r%2 == 1 {
 			order = []int{1, 0}
 		}
-		pair, err := measurePair(ctx, ts, progs, order, sc, ex)
+		pair, err := measurePair(ctx, ts, self, progs, order, sc, ex)
 		if err != nil {
 			return [2]result{}, err
 		}
@@ -242,9 +252,9 @@ func measureScenario(ctx context.Context, ts *targets, progs [2]program, sc scen
 // usersync's lock taken (another run holds it, in another schema of the same
 // database) changed nothing and waited for nothing: it is run again once the
 // lock is free.
-func runMeasured(ctx context.Context, ts *targets, p program, csvPath string, t *target) (result, error) {
+func runMeasured(ctx context.Context, ts *targets, self string, p program, csvPath string, t *target) (result, error) {
 	for attempt := 1; ; attempt++ {
-		res, err := p.run(ctx, csvPath, t)
+		res, err := p.run(ctx, self, csvPath, t)
 		if !errors.Is(err, errLocked) || attempt == 20 {
 			return res, err
 		}
@@ -254,7 +264,7 @@ func runMeasured(ctx context.Context, ts *targets, p program, csvPath string, t 
 	}
 }
 
-func measurePair(ctx context.Context, ts *targets, progs [2]program, order []int, sc scenario, ex exports) (pair [2]result, err error) {
+func measurePair(ctx context.Context, ts *targets, self string, progs [2]program, order []int, sc scenario, ex exports) (pair [2]result, err error) {
 	var tgts [2]*target
 	keep := false
 	defer func() {
@@ -278,7 +288,7 @@ func measurePair(ctx context.Context, ts *targets, progs [2]program, order []int
 		}
 		// The state to start from: the initial export, loaded by one
 		// program for both (the baseline, the faster one).
-		if _, err := progs[1].run(ctx, ex.initial, tgts[i]); err != nil {
+		if _, err := progs[1].run(ctx, self, ex.initial, tgts[i]); err != nil {
 			return pair, fmt.Errorf("preparing: %w", err)
 		}
 		if err := ts.settle(ctx, tgts[i]); err != nil {
@@ -291,7 +301,7 @@ func measurePair(ctx context.Context, ts *targets, progs [2]program, order []int
 		csvPath, rows = ex.changed, ex.changedRows
 	}
 	for _, i := range order {
-		if pair[i], err = runMeasured(ctx, ts, progs[i], csvPath, tgts[i]); err != nil {
+		if pair[i], err = runMeasured(ctx, ts, self, progs[i], csvPath, tgts[i]); err != nil {
 			return pair, err
 		}
 	}

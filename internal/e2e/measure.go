@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -27,8 +30,8 @@ type program struct {
 
 // A result is one measured run of a program.
 type result struct {
-	seconds  float64
-	rssBytes int64 // the process's peak resident set size
+	Seconds  float64 `json:"seconds"`
+	RSSBytes int64   `json:"rss_bytes"` // the process's peak resident set size
 }
 
 var (
@@ -38,21 +41,50 @@ var (
 	errLocked = errors.New("usersync's lock is taken")
 )
 
-// run runs the program on the export at csvPath and the target, and measures
-// it: the wall time from start to exit, and the peak RSS from its rusage.
-// Its standard output (usersync prints the whole plan) is discarded.
-func (p program) run(ctx context.Context, csvPath string, t *target) (result, error) {
-	args := append(slices.Clone(p.args), "-csv", csvPath)
-	if t.dsn != "" {
-		args = append(args, p.pgArgs...)
+// measureFlag, as the first argument, makes this program run the command
+// that follows and print its result as JSON.
+//
+// The benchmark measures each program through such a process, small and
+// fresh, rather than starting it itself: on Linux, a process's peak RSS
+// starts from that of the process that started it, which Go starts
+// children from with vfork, sharing its memory until exec; and the
+// benchmark's own memory grows with N, as it compares the tables.
+const measureFlag = "-measure"
+
+// measure runs the command in args, its standard output discarded, and
+// prints its wall time from start to exit and its peak RSS (rusage).
+func measure(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(measureFlag + ": no command")
 	}
-	cmd := exec.CommandContext(ctx, p.path, append(args, t.flags()...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stderr = stderr
 	start := time.Now()
 	err := cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(args[0]), err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return errors.New("no rusage for the child process on this system")
+	}
+	return json.NewEncoder(stdout).Encode(result{Seconds: elapsed.Seconds(), RSSBytes: ru.Maxrss * 1024}) // KiB on Linux
+}
+
+// run runs the program on the export at csvPath and the target, through
+// self with measureFlag. Its standard output (usersync prints the whole
+// plan) is discarded.
+func (p program) run(ctx context.Context, self, csvPath string, t *target) (result, error) {
+	args := append([]string{measureFlag, p.path}, p.args...)
+	args = append(args, "-csv", csvPath)
+	if t.dsn != "" {
+		args = append(args, p.pgArgs...)
+	}
+	cmd := exec.CommandContext(ctx, self, append(args, t.flags()...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if p.name == "usersync" {
 			switch {
@@ -64,11 +96,11 @@ func (p program) run(ctx context.Context, csvPath string, t *target) (result, er
 		}
 		return result{}, fmt.Errorf("%s on %s: %w: %s", p.name, t, err, msg)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return result{}, errors.New("no rusage for the child process on this system")
+	var r result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return result{}, fmt.Errorf("%s on %s: reading the measurement %q: %w", p.name, t, stdout.String(), err)
 	}
-	return result{seconds: elapsed.Seconds(), rssBytes: ru.Maxrss * 1024}, nil // KiB on Linux
+	return r, nil
 }
 
 // median of the results, of each figure apart.
@@ -76,15 +108,15 @@ func median(results []result) result {
 	secs := make([]float64, len(results))
 	rss := make([]int64, len(results))
 	for i, r := range results {
-		secs[i], rss[i] = r.seconds, r.rssBytes
+		secs[i], rss[i] = r.Seconds, r.RSSBytes
 	}
 	slices.Sort(secs)
 	slices.Sort(rss)
 	m := len(results) / 2
 	if len(results)%2 == 1 {
-		return result{seconds: secs[m], rssBytes: rss[m]}
+		return result{Seconds: secs[m], RSSBytes: rss[m]}
 	}
-	return result{seconds: (secs[m-1] + secs[m]) / 2, rssBytes: (rss[m-1] + rss[m]) / 2}
+	return result{Seconds: (secs[m-1] + secs[m]) / 2, RSSBytes: (rss[m-1] + rss[m]) / 2}
 }
 
 // machine describes where the benchmark runs.
