@@ -121,13 +121,16 @@ type keyed[K cmp.Ordered] interface {
 
 func (b *Branch[K, V]) idOffset() uintptr { return b.idOff }
 
+// init readies a new branch for tree t. Its error, like planFor's, names
+// the object type and what is wrong with it, without "dss: ": NewTree, which
+// collects them, adds the prefix once.
 func (b *Branch[K, V]) init(name string, t *tree) error {
 	p, err := planFor(reflect.TypeFor[V]())
 	if err != nil {
 		return err
 	}
 	if idt := p.fields[p.id].typ; idt != reflect.TypeFor[K]() {
-		return fmt.Errorf("dss: object type %v: idnumber field %s is %v, the branch's key type is %v",
+		return fmt.Errorf("object type %v: idnumber field %s is %v, the branch's key type is %v",
 			p.typ, p.fields[p.id].goName, idt, reflect.TypeFor[K]())
 	}
 	b.name, b.tree, b.plan, b.idOff = name, t, p, p.fields[p.id].offset

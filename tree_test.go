@@ -70,7 +70,8 @@ func TestNewTreePanicsNamingFields(t *testing.T) {
 				p := recover()
 				require.NotNil(t, p, "NewTree did not panic")
 				msg := p.(string)
-				require.True(t, strings.HasPrefix(msg, "dss: "), msg)
+				require.True(t, strings.HasPrefix(msg, "dss: NewTree"), msg)
+				require.Equal(t, 1, strings.Count(msg, "dss: "), "the context is added once: %s", msg)
 				for _, w := range tt.want {
 					require.Contains(t, msg, w)
 				}
