@@ -354,8 +354,12 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 				tick(n)
 			}
 			if hinter != nil && n == 1024 && b.Unique {
-				// Records are objects, so the order can be sized once.
-				b.order = slices.Grow(b.order, min(hinter.SizeHint(), MaxSizeHint)-len(b.order))
+				// Records are objects, so the order can be sized once. A
+				// hint of 0 (unknown) or below what is read already is no
+				// reason to grow, and slices.Grow panics on a negative n.
+				if h := min(hinter.SizeHint(), MaxSizeHint); h > len(b.order) {
+					b.order = slices.Grow(b.order, h-len(b.order))
+				}
 			}
 		}
 		pos := Pos{Line: n}

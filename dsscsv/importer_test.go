@@ -1462,6 +1462,14 @@ func TestSizeHint(t *testing.T) {
 	im = dsscsv.New(strings.NewReader(b.String()), "r")
 	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
 	assert.Equal(t, 0, im.SizeHint())
+
+	// A Unique branch asks for the hint after 1024 records: a reader's 0
+	// (unknown) leaves the branch to grow as it goes.
+	tree := dss.NewTree[school]("source")
+	tree.Branches.Users.Importer = dsscsv.New(strings.NewReader(b.String()), "r")
+	tree.Branches.Users.Unique = true
+	require.NoError(t, tree.Import(context.Background()))
+	assert.Equal(t, 5000, tree.Branches.Users.Len())
 }
 
 // release is a Debian release, as distro-info-data's debian.csv has it.

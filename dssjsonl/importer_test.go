@@ -625,6 +625,14 @@ func TestSizeHint(t *testing.T) {
 	im = dssjsonl.New(strings.NewReader(b.String()), "r")
 	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
 	assert.Equal(t, 0, im.SizeHint())
+
+	// A Unique branch asks for the hint after 1024 records: a reader's 0
+	// (unknown) leaves the branch to grow as it goes.
+	tree := dss.NewTree[catalog]("source")
+	tree.Branches.Courses.Importer = dssjsonl.New(strings.NewReader(b.String()), "r")
+	tree.Branches.Courses.Unique = true
+	require.NoError(t, tree.Import(context.Background()))
+	assert.Equal(t, 5000, tree.Branches.Courses.Len())
 }
 
 // FuzzImport checks that no input panics, and on success that every record
