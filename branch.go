@@ -121,13 +121,16 @@ type keyed[K cmp.Ordered] interface {
 
 func (b *Branch[K, V]) idOffset() uintptr { return b.idOff }
 
+// init readies a new branch for tree t. Its error, like planFor's, names
+// the object type and what is wrong with it, without "dss: ": NewTree, which
+// collects them, adds the prefix once.
 func (b *Branch[K, V]) init(name string, t *tree) error {
 	p, err := planFor(reflect.TypeFor[V]())
 	if err != nil {
 		return err
 	}
 	if idt := p.fields[p.id].typ; idt != reflect.TypeFor[K]() {
-		return fmt.Errorf("dss: object type %v: idnumber field %s is %v, the branch's key type is %v",
+		return fmt.Errorf("object type %v: idnumber field %s is %v, the branch's key type is %v",
 			p.typ, p.fields[p.id].goName, idt, reflect.TypeFor[K]())
 	}
 	b.name, b.tree, b.plan, b.idOff = name, t, p, p.fields[p.id].offset
@@ -351,8 +354,12 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 				tick(n)
 			}
 			if hinter != nil && n == 1024 && b.Unique {
-				// Records are objects, so the order can be sized once.
-				b.order = slices.Grow(b.order, min(hinter.SizeHint(), MaxSizeHint)-len(b.order))
+				// Records are objects, so the order can be sized once. A
+				// hint of 0 (unknown) or below what is read already is no
+				// reason to grow, and slices.Grow panics on a negative n.
+				if h := min(hinter.SizeHint(), MaxSizeHint); h > len(b.order) {
+					b.order = slices.Grow(b.order, h-len(b.order))
+				}
 			}
 		}
 		pos := Pos{Line: n}

@@ -23,6 +23,17 @@ func convergenceCases(t *testing.T) int {
 	return 300
 }
 
+// convergenceSeed is the seed of TestConvergence's random cases:
+// $DSS_CONVERGENCE_SEED when set, to replay a failing run, else the clock.
+func convergenceSeed(t *testing.T) uint64 {
+	if s := os.Getenv("DSS_CONVERGENCE_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "DSS_CONVERGENCE_SEED")
+		return seed
+	}
+	return uint64(time.Now().UnixNano())
+}
+
 // randomTrees builds a source and a destination that share some users and
 // differ in every way dss knows: scalars, lists, additions and deletions.
 func randomTrees(t *testing.T, rng *rand.Rand) (*Datastore[srcTree, dstTree], *memDest) {
@@ -92,10 +103,17 @@ func randomTrees(t *testing.T, rng *rand.Rand) (*Datastore[srcTree, dstTree], *m
 // plan through a template that really changes the destination leaves nothing
 // to do, whether the plan is applied at once or saved as JSON and applied by
 // a later run.
+//
+// Its cases are random: each is drawn from the seed, which the test logs,
+// and the case's number. To replay a failing run, set the seed it printed:
+//
+//	DSS_CONVERGENCE_SEED=1234 go test -run TestConvergence -v .
+//
+// with DSS_CONVERGENCE_CASES at least the failing case's number plus one.
 func TestConvergence(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
+	seed := convergenceSeed(t)
 	cases := convergenceCases(t)
-	t.Logf("seed %d, %d cases ($DSS_CONVERGENCE_CASES)", seed, cases)
+	t.Logf("seed %d ($DSS_CONVERGENCE_SEED replays it), %d cases ($DSS_CONVERGENCE_CASES)", seed, cases)
 	for c := range cases {
 		rng := rand.New(rand.NewPCG(seed, uint64(c)))
 		ds, m := randomTrees(t, rng)
@@ -114,10 +132,26 @@ func TestConvergence(t *testing.T) {
 		} else {
 			_, err = ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
 		}
-		require.NoError(t, err, "case %d (seed %d)", c, seed)
+		require.NoError(t, err, "case %d (DSS_CONVERGENCE_SEED=%d)", c, seed)
 		require.NoError(t, ds.ImportDest(context.Background()))
 		if after := planMessages(mustPlan(t, ds)); len(after) > 0 {
-			t.Fatalf("case %d (seed %d, json %v) did not converge.\nplan:\n%v\nleft:\n%v", c, seed, viaJSON, before, after)
+			t.Fatalf("case %d (DSS_CONVERGENCE_SEED=%d, json %v) did not converge.\nplan:\n%v\nleft:\n%v", c, seed, viaJSON, before, after)
 		}
 	}
+}
+
+// TestConvergenceSeed: $DSS_CONVERGENCE_SEED sets TestConvergence's seed,
+// and a seed and a case number make the same trees and plan again, so that
+// a failing run can be replayed.
+func TestConvergenceSeed(t *testing.T) {
+	t.Setenv("DSS_CONVERGENCE_SEED", "1234567890123")
+	seed := convergenceSeed(t)
+	require.Equal(t, uint64(1234567890123), seed)
+	var plans [2][]string
+	for i := range plans {
+		ds, _ := randomTrees(t, rand.New(rand.NewPCG(seed, 7)))
+		plans[i] = planMessages(mustPlan(t, ds))
+	}
+	require.NotEmpty(t, plans[0])
+	require.Equal(t, plans[0], plans[1], "a replayed case makes the same plan")
 }

@@ -2,7 +2,6 @@ package dss
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -89,26 +88,52 @@ func TestDiffEqualIsEmpty(t *testing.T) {
 	require.Equal(t, []BranchSummary{{Branch: "users", Unchanged: 2}, {Branch: "groups", Unchanged: 1}}, sum.Branches)
 }
 
-// Equal objects allocate nothing: the cost of diffing equal trees does not
-// grow with their size.
+// TestDiffEqualAllocatesNothing: comparing equal objects allocates nothing,
+// as Diff's comment says: comparing a branch pair of 2000 equal users, with
+// list attributes equal as sets in another order, makes zero allocations.
+// What a Diff allocates besides does not depend on the number of objects
+// but on the branches and attributes: the branch pairs, every attribute's
+// action names (built anew for each Diff), the spans and the iterator.
 func TestDiffEqualAllocatesNothing(t *testing.T) {
-	allocs := func(n int) float64 {
+	trees := func(n int) (*Tree[srcTree], *Tree[dstTree]) {
 		var recs, drecs []Record
 		for i := range n {
 			id := string(rune('a'+i%26)) + time.Duration(i).String()
 			recs = append(recs, Record{"idnumber": id, "_lastfirst": "L, F", "tags": []string{"x", "y"}, "age": i})
 			drecs = append(drecs, Record{"idnumber": id, "_first": "F", "_last": "L", "tags": []string{"y", "x"}, "age": i})
 		}
-		src := newSource(t, recs...)
-		dst := newDest(t, drecs, nil)
+		return newSource(t, recs...), newDest(t, drecs, nil)
+	}
+
+	const n = 2000
+	src, dst := trees(n)
+	bp := newBranchPair(src.t.byName["users"], dst.t.byName["users"])
+	spans := bp.src.spans(bp.dst, spanSize)
+	compared := 0
+	for _, sp := range spans {
+		require.Equal(t, sp.shi-sp.slo, sp.dhi-sp.dlo, "span %+v pairs every object", sp)
+		compared += sp.shi - sp.slo
+	}
+	require.Equal(t, n, compared, "the spans cover every object")
+	allocs := testing.AllocsPerRun(10, func() {
+		for _, sp := range spans {
+			if d := bp.src.compare(bp.dst, bp, sp); d.news != nil || d.changes != nil || d.olds != nil {
+				t.Fatalf("span %+v: the objects differ: %+v", sp, d)
+			}
+		}
+	})
+	require.Zero(t, allocs, "allocations comparing %d equal objects", n)
+
+	// Through the whole Diff, equal objects add no allocation either.
+	diffAllocs := func(src *Tree[srcTree], dst *Tree[dstTree]) float64 {
 		return testing.AllocsPerRun(10, func() {
-			for range src.Diff(dst) {
-				t.Fatal("unexpected action")
+			for a := range src.Diff(dst) {
+				t.Fatalf("unexpected action %v", a)
 			}
 		})
 	}
-	small, large := allocs(10), allocs(2000)
-	require.Equal(t, small, large, "allocations grow with the number of equal objects")
+	empty, full := diffAllocs(trees(0)), diffAllocs(src, dst)
+	require.Zero(t, full-empty, "allocations of Diff: %v with no objects, %v with %d equal ones", empty, full, n)
 }
 
 func TestDiffDeterministic(t *testing.T) {
@@ -217,18 +242,33 @@ func TestDiffObjects(t *testing.T) {
 		`add_tags_to_users(idnumber='11111', attr="tags", value="b")`,
 	}, messages(DiffObjects("users", u1, u2)))
 
-	var got []Action
-	for a := range DiffObjects("users", u1, &badUser{ID: "11111"}) {
-		got = append(got, a)
+	// Models that disagree: only model errors, each wrapping its sentinel.
+	var names []string
+	for _, a := range slices.Collect(DiffObjects("users", u1, &badUser{ID: "11111"})) {
+		require.Equal(t, KindError, a.Kind, a.String())
+		require.Equal(t, "users", a.Branch, a.String())
+		switch a.Name {
+		case "err_integrity":
+			require.ErrorIs(t, a.Err, ErrIntegrity)
+		case "err_no_attr":
+			require.ErrorIs(t, a.Err, ErrNoAttr)
+		}
+		names = append(names, a.Name+" "+a.Attr)
 	}
-	require.NotEmpty(t, got)
-	require.Equal(t, KindError, got[0].Kind)
+	require.Equal(t, []string{
+		"err_integrity name",
+		"err_no_attr email", "err_no_attr department", "err_no_attr age", "err_no_attr active",
+		"err_no_attr born", "err_no_attr tags", "err_no_attr extra",
+	}, names)
 
-	for a := range DiffObjects("x", &struct{ A int }{}, u2) {
-		require.Equal(t, KindError, a.Kind)
-		require.ErrorContains(t, a.Err, "no idnumber field")
-	}
-	require.False(t, errors.Is(nil, ErrNoAttr))
+	// A type dss cannot use is one err_integrity action saying why, in
+	// the words of the other model errors: no "dss: " inside an action.
+	got := slices.Collect(DiffObjects("x", &struct{ A int }{}, u2))
+	require.Len(t, got, 1)
+	require.Equal(t, KindError, got[0].Kind)
+	require.Equal(t, "err_integrity", got[0].Name)
+	require.Equal(t, "x", got[0].Branch)
+	require.EqualError(t, got[0].Err, `object type struct { A int }: no idnumber field (tag a field dss:"idnumber" or name it IDNumber)`)
 }
 
 // TestDiffObjectsNil: a nil object is one KindError action naming the nil
@@ -260,10 +300,14 @@ func TestDiffObjectsNil(t *testing.T) {
 			require.EqualError(t, a.Err, tt.want)
 		})
 	}
-	// A consumer that stops at once is not called again.
+	// A consumer that stops at once is not called again (the range
+	// statement would panic if it were).
+	n := 0
 	for range DiffObjects[srcUser, dstUser]("users", nil, u2) {
+		n++
 		break
 	}
+	require.Equal(t, 1, n)
 }
 
 // TestDiffSpans: cutting the branches into spans compared on several
@@ -272,15 +316,18 @@ func TestDiffObjectsNil(t *testing.T) {
 func TestDiffSpans(t *testing.T) {
 	size, min := spanSize, parallelMin
 	t.Cleanup(func() { spanSize, parallelMin = size, min })
+	actions := 0
 	for c := range 200 {
 		rng := rand.New(rand.NewPCG(7, uint64(c)))
 		ds, _ := randomTrees(t, rng)
 		src, dst := ds.Source, ds.Dest
 		spanSize, parallelMin = 1<<30, 1<<30
 		want := messages(src.Diff(dst))
+		actions += len(want)
 		for _, s := range []int{1, 2, 3, 7} {
 			spanSize, parallelMin = s, 0
 			require.Equal(t, want, messages(src.Diff(dst)), "case %d, spans of %d", c, s)
 		}
 	}
+	require.Greater(t, actions, 200, "the cases have actions to compare")
 }

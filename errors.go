@@ -14,8 +14,11 @@ import (
 // when it is not printable or holds a single quote or backslash); the tree,
 // branch and source are written as they are when printable and free of
 // quotes and backslashes, and Go-quoted otherwise; the key and a text value
-// are Go-quoted; and in the cause's text every rune that is not printable
-// (strconv.IsPrint), newlines included, is replaced by its Go escape.
+// are Go-quoted; and the cause's text follows as it is, except that every
+// rune that is not printable (strconv.IsPrint), newlines included, is
+// replaced by its Go escape. The context is added here, once: the causes
+// dss's connectors give (dsscsv.Error, dssjsonl.Error, dsssql's errors)
+// carry no "dss: " of their own.
 type ImportError struct {
 	Tree   string
 	Branch string
@@ -48,8 +51,7 @@ func (e *ImportError) Error() string {
 		}
 	}
 	if e.Err != nil {
-		// An importer's error may carry dss's prefix too: say it once.
-		b.WriteString(": " + escapeText(strings.TrimPrefix(e.Err.Error(), "dss: ")))
+		b.WriteString(": " + escapeText(e.Err.Error()))
 	}
 	return b.String()
 }

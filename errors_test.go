@@ -20,8 +20,13 @@ func TestImportErrorHostile(t *testing.T) {
 		{"ordinary", ImportError{Tree: "source", Branch: "users", Pos: Pos{Source: "users.csv", Line: 12}, ID: "11111",
 			Key: "age", Value: "seven", Err: cause},
 			`dss: source.users: users.csv:12: idnumber '11111': key "age" value "seven": cannot convert to int: invalid syntax`},
-		{"record number", ImportError{Tree: "source", Branch: "users", Pos: Pos{Line: 2}, ID: "a b", Err: errors.New("dss: boom")},
+		{"record number", ImportError{Tree: "source", Branch: "users", Pos: Pos{Line: 2}, ID: "a b", Err: errors.New("boom")},
 			`dss: source.users: record 2: idnumber 'a b': boom`},
+		// The cause is printed as it is: no prefix is cut from it. The
+		// connectors' errors carry none, as encoding/csv's do not.
+		{"cause as is", ImportError{Tree: "source", Branch: "users", Pos: Pos{Source: "users.csv"},
+			Err: errors.New("dss: csv users.csv:3:4: bare")},
+			`dss: source.users: users.csv: dss: csv users.csv:3:4: bare`},
 		{"importer error", ImportError{Tree: "dest", Branch: "groups", Err: errors.New("open groups.csv: no such file")},
 			`dss: dest.groups: open groups.csv: no such file`},
 

@@ -80,7 +80,7 @@ func planFor(t reflect.Type) (*objPlan, error) {
 
 func buildPlan(t reflect.Type) (*objPlan, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("dss: object type %v is not a struct", t)
+		return nil, fmt.Errorf("object type %v is not a struct", t)
 	}
 	p := &objPlan{
 		typ:    t,
@@ -143,7 +143,7 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 		problems = append(problems, `no idnumber field (tag a field dss:"idnumber" or name it IDNumber)`)
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("dss: object type %v: %s", t, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("object type %v: %s", t, strings.Join(problems, "; "))
 	}
 	return p, nil
 }

@@ -1,12 +1,15 @@
 package dss
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,6 +31,35 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	again, err := json.Marshal(&back)
 	require.NoError(t, err)
 	require.JSONEq(t, string(data), string(again), "decode then encode changes nothing")
+}
+
+// TestPlanJSONGolden: the saved plan's JSON, the format a reviewer reads
+// and a later run applies, is exactly testdata/plan.json.golden for the
+// scenario. Fingerprints are SHA-256 over the destination's objects, so
+// they are stable for this fixed input. Rerun with -update to rewrite the
+// file when the format changes on purpose (and raise the version when an
+// older dss could not read it).
+func TestPlanJSONGolden(t *testing.T) {
+	ds, _ := scenario(t)
+	p := mustPlan(t, ds)
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, json.Indent(&buf, data, "", "\t"))
+	buf.WriteByte('\n')
+
+	const golden = "testdata/plan.json.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, buf.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Errorf("plan JSON (-%s +got); rerun with -update if intended:\n%s", golden, diff)
+	}
+	var back Plan
+	require.NoError(t, json.Unmarshal(want, &back), "the golden file reads as a plan")
+	require.Equal(t, planMessages(p), planMessages(&back))
 }
 
 // savePlan encodes and decodes a plan, as a later run reads a saved one.

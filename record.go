@@ -15,14 +15,18 @@ import (
 type Record map[string]any
 
 // Pos says where a record came from: a source (a file name, a table) and a
-// line or row number. The zero Pos prints as "record N" using the record's
-// ordinal within its importer.
+// line or row number. An importer that is a Positioner gives it; for any
+// other, dss uses Pos{Line: n}, n being the record's 1-based ordinal among
+// the records its importer yielded (those Filter skipped count too), which
+// prints as "record n". Errors that are not about a record (an importer that
+// fails to open its file) have the zero Pos, which prints as "".
 type Pos struct {
 	Source string // file, table or other origin; may be empty
-	Line   int    // 1-based line or row number; 0 when unknown
+	Line   int    // 1-based line the record starts on, row number or ordinal; 0 when unknown
 }
 
-// String returns "source:line", "line N", "source" or "" as far as known.
+// String returns "source:line" when both are known, "record line" when only
+// the line is, the source alone when only it is, and "" for the zero Pos.
 func (p Pos) String() string {
 	switch {
 	case p.Source != "" && p.Line > 0:
@@ -101,10 +105,11 @@ type Positioner interface {
 
 // SizeHinter is the optional upgrade of an Importer that can estimate how
 // many records it yields in all (a CSV file, from its size). For a Unique
-// branch, where records are objects, dss asks once, after the importer's
-// first records, and sizes the branch for the answer (up to MaxSizeHint
-// objects) instead of growing it step by step. A hint of 0 means unknown; a
-// wrong one costs only memory or time.
+// branch, where records are objects, dss asks once, when the importer has
+// yielded 1024 records, and reserves room for that many objects (up to
+// MaxSizeHint) instead of growing the branch step by step. A hint of 0
+// means unknown, and a hint no larger than what was read already changes
+// nothing; a wrong one costs only memory or time. Other branches never ask.
 type SizeHinter interface {
 	SizeHint() int
 }

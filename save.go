@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 )
 
 // The saved-tree format, version 1, is JSON Lines: a header line
@@ -38,20 +40,32 @@ type saveLine struct {
 	Object Record `json:"object"`
 }
 
-// SaveFile writes the tree to path in the saved-tree format (see LoadFile),
-// atomically: a reader sees the old file or the whole new one.
-// It is the original's write_to_disk.
+// SaveFile writes the tree to path in the saved-tree format (see LoadFile).
+// It is the original's write_to_disk. It writes a temporary file in path's
+// directory, syncs it to disk (fsync), renames it over path and then syncs
+// the directory. So a reader sees the old file or the whole new one, never
+// a part; and once SaveFile returns nil the new file survives a crash of the
+// system or a power cut, as far as the disk keeps what fsync asked of it.
+// Where a directory cannot be synced (Windows, and file systems that refuse
+// it as invalid or unsupported), the rename is left to the system to write:
+// after a crash path may hold the old file, never a partial one. An error
+// before the rename leaves path as it was and removes the temporary file;
+// an error syncing the directory is returned with the new file in place.
 func (t *Tree[T]) SaveFile(path string) (err error) {
 	t.t.mu.RLock()
 	defer t.t.mu.RUnlock()
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("dss: save %s: %w", t.t.name, err)
 	}
+	renamed := false
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			if !renamed {
+				f.Close()
+				os.Remove(f.Name())
+			}
 			err = fmt.Errorf("dss: save %s to %s: %w", t.t.name, path, err)
 		}
 	}()
@@ -62,10 +76,45 @@ func (t *Tree[T]) SaveFile(path string) (err error) {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := fsync(f); err != nil {
+		return err
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	renamed = true
+	return syncDir(dir)
+}
+
+// fsync flushes a file to disk; tests replace it to see what is synced.
+var fsync = (*os.File).Sync
+
+// syncDir syncs directory dir, so that a rename in it is on disk. It
+// returns nil where directories cannot be synced: on Windows, and when the
+// file system refuses with EINVAL or an error that is errors.ErrUnsupported
+// (ENOTSUP, EOPNOTSUPP, ENOSYS).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = fsync(d)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
 }
 
 func (t *tree) save(w io.Writer) error {

@@ -1,8 +1,11 @@
 package dss
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -70,4 +73,51 @@ func TestLoadErrors(t *testing.T) {
 	}
 	require.ErrorContains(t, NewTree[srcTree]("source").LoadFile(filepath.Join(dir, "missing")), "no such file")
 	require.ErrorContains(t, NewTree[srcTree]("source").SaveFile(filepath.Join(dir, "no", "dir")), "dss: save source")
+}
+
+// TestSaveFileSyncs: SaveFile syncs the temporary file before it renames it
+// over path, and the directory after, so that a saved tree is on disk when
+// SaveFile returns; a failed sync of the file leaves path as it was.
+func TestSaveFileSyncs(t *testing.T) {
+	ds, _ := scenario(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "source.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("old\n"), 0o644))
+
+	var synced []string
+	fail := false
+	defer func(f func(*os.File) error) { fsync = f }(fsync)
+	fsync = func(f *os.File) error {
+		text, err := os.ReadFile(path)
+		require.NoError(t, err)
+		fi, err := f.Stat()
+		require.NoError(t, err)
+		switch {
+		case fi.IsDir():
+			synced = append(synced, "dir, path new: "+fmt.Sprint(string(text) != "old\n"))
+		default:
+			synced = append(synced, "file, path new: "+fmt.Sprint(string(text) != "old\n"))
+			if fail {
+				return errors.New("disk on fire")
+			}
+		}
+		return f.Sync()
+	}
+	require.NoError(t, ds.Source.SaveFile(path))
+	want := []string{"file, path new: false", "dir, path new: true"}
+	if runtime.GOOS == "windows" {
+		want = want[:1]
+	}
+	require.Equal(t, want, synced)
+
+	fail, synced = true, nil
+	require.NoError(t, os.WriteFile(path, []byte("old\n"), 0o644))
+	require.EqualError(t, ds.Source.SaveFile(path), "dss: save source to "+path+": disk on fire")
+	require.Equal(t, []string{"file, path new: false"}, synced)
+	text, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "old\n", string(text), "path is left as it was")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left behind")
 }

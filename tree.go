@@ -99,7 +99,7 @@ func NewTree[T any](name string) *Tree[T] {
 			continue
 		}
 		if err := b.init(bname, &t.t); err != nil {
-			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, strings.TrimPrefix(err.Error(), "dss: ")))
+			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, err))
 			continue
 		}
 		rv.Field(i).Set(reflect.ValueOf(b))

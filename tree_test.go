@@ -70,7 +70,8 @@ func TestNewTreePanicsNamingFields(t *testing.T) {
 				p := recover()
 				require.NotNil(t, p, "NewTree did not panic")
 				msg := p.(string)
-				require.True(t, strings.HasPrefix(msg, "dss: "), msg)
+				require.True(t, strings.HasPrefix(msg, "dss: NewTree"), msg)
+				require.Equal(t, 1, strings.Count(msg, "dss: "), "the context is added once: %s", msg)
 				for _, w := range tt.want {
 					require.Contains(t, msg, w)
 				}
@@ -175,29 +176,56 @@ func TestBranchPutDeleteAll(t *testing.T) {
 	require.False(t, ok)
 }
 
-// hinted is an importer whose size hint may be wrong.
+// hinted is an importer whose size hint may be wrong. It counts the times
+// it is asked.
 type hinted struct {
 	Importer
-	hint int
+	hint  int
+	asked int
 }
 
-func (h hinted) SizeHint() int { return h.hint }
+func (h *hinted) SizeHint() int { h.asked++; return h.hint }
 
+// TestSizeHintOnlySizes: a Unique branch asks its importer's SizeHinter
+// once and reserves room for the hint, capped at MaxSizeHint; the hint only
+// sizes the branch, so a wrong one (none, below what was read, negative,
+// too large) imports the same objects, and never panics. A branch that is
+// not Unique does not ask.
 func TestSizeHintOnlySizes(t *testing.T) {
 	var recs []Record
 	for i := range 3000 {
 		recs = append(recs, Record{"idnumber": fmt.Sprintf("%05d", 3000-i)})
 	}
-	for _, hint := range []int{0, 10, 3000, 100000} { // none, too small, right, too large
-		s := NewTree[srcTree]("source")
-		s.Branches.Users.Importer = hinted{Records(recs...), hint}
-		s.Branches.Groups.Importer = Records()
-		require.NoError(t, s.Import(context.Background()), "hint %d", hint)
-		require.Equal(t, 3000, s.Branches.Users.Len())
-		keys := collectKeys(s.Branches.Users)
-		require.Equal(t, "00001", keys[0])
-		require.Equal(t, "03000", keys[2999])
-		_, ok := s.Branches.Users.Get("01500")
-		require.True(t, ok)
+	const large = 100000 // far beyond what 3000 appends grow to
+	for _, tt := range []struct {
+		name   string
+		unique bool
+		hint   int
+		asked  int
+		sized  bool // the branch has room for the hint
+	}{
+		{"unknown", true, 0, 1, false},
+		{"below what was read", true, 10, 1, false},
+		{"negative", true, -5, 1, false},
+		{"right", true, 3000, 1, false},
+		{"too large", true, large, 1, true},
+		{"not unique", false, large, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewTree[srcTree]("source")
+			h := &hinted{Importer: Records(recs...), hint: tt.hint}
+			s.Branches.Users.Importer = h
+			s.Branches.Users.Unique = tt.unique
+			s.Branches.Groups.Importer = Records()
+			require.NoError(t, s.Import(context.Background()))
+			require.Equal(t, tt.asked, h.asked, "SizeHint calls")
+			require.Equal(t, tt.sized, cap(s.Branches.Users.order) >= large, "cap %d", cap(s.Branches.Users.order))
+			require.Equal(t, 3000, s.Branches.Users.Len())
+			keys := collectKeys(s.Branches.Users)
+			require.Equal(t, "00001", keys[0])
+			require.Equal(t, "03000", keys[2999])
+			_, ok := s.Branches.Users.Get("01500")
+			require.True(t, ok)
+		})
 	}
 }

@@ -16,7 +16,10 @@
 //	dss: source.users: users.csv:3: idnumber '22222': key "age" value "x": cannot convert to int: invalid syntax
 //
 // Errors of the file itself are *Error values that name the file, line and
-// column: "dss: csv users.csv:12:5: bare \" in non-quoted-field".
+// column: "csv users.csv:12:5: bare \" in non-quoted-field". Like
+// encoding/csv's ParseError they carry no package prefix: they are causes,
+// which the tree's import error wraps once, as in
+// "dss: source.users: csv users.csv:12:5: bare \" in non-quoted-field".
 //
 // Lines end with "\n" or "\r\n", as RFC 4180 has it: a '\r' outside quotes
 // that is not followed by '\n' ("\r\r\n", old Macs' lone "\r", a "\r" at
@@ -32,7 +35,7 @@
 //	users.RequireFinalNewline = true
 //
 // and a cut file fails with an error that errors.Is finds ErrNoFinalNewline
-// in: "dss: csv users.csv:3:13: no line ending after the last record
+// in: "csv users.csv:3:13: no line ending after the last record
 // (RequireFinalNewline): the file may be truncated".
 //
 // Every row has as many fields as the header, unless AllowShortRows is

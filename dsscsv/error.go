@@ -33,7 +33,7 @@ var (
 )
 
 // Error is the error of a failed CSV import: where (Source, Line, Column) and
-// why (Err, which unwraps). It prints as "dss: csv users.csv:12:5: cause",
+// why (Err, which unwraps). It prints as "csv users.csv:12:5: cause",
 // leaving out what is unknown: Line and Column are 1-based, Column counts
 // bytes as encoding/csv does, and either is 0 when it does not apply (a bad
 // option, a row with too few fields).
@@ -44,11 +44,11 @@ type Error struct {
 	Err    error
 }
 
-// Error returns "dss: csv source:line:column: cause", without the parts that
+// Error returns "csv source:line:column: cause", without the parts that
 // are unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("dss: csv ")
+	b.WriteString("csv ")
 	b.WriteString(e.Source)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)

@@ -175,7 +175,7 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) er
 	if im.path != "" {
 		f, err := os.Open(im.path)
 		if err != nil {
-			return fmt.Errorf("dss: csv %w", err)
+			return fmt.Errorf("csv %w", err)
 		}
 		defer f.Close()
 		src = f

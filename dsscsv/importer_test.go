@@ -276,7 +276,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "short row names file and line",
 			input:   "idnumber,name,age\n1,Ann,3\n2,Bob\n",
-			want:    "dss: csv users.csv:3: short row: 2 fields, the header has 3 (AllowShortRows is off): wrong number of fields",
+			want:    "csv users.csv:3: short row: 2 fields, the header has 3 (AllowShortRows is off): wrong number of fields",
 			is:      csv.ErrFieldCount,
 			line:    3,
 			yielded: 1,
@@ -284,7 +284,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "long row points at the first extra field",
 			input:  "idnumber,name\n1,Ann,extra\n",
-			want:   "dss: csv users.csv:2:7: long row: 3 fields, the header has 2: wrong number of fields",
+			want:   "csv users.csv:2:7: long row: 3 fields, the header has 2: wrong number of fields",
 			is:     csv.ErrFieldCount,
 			line:   2,
 			column: 7,
@@ -293,7 +293,7 @@ func TestImportErrors(t *testing.T) {
 			name:    "AllowShortRows: a long row is still an error",
 			input:   "idnumber,name\n1\n2,Bob,extra\n",
 			setup:   func(im *dsscsv.Importer) { im.AllowShortRows = true },
-			want:    "dss: csv users.csv:3:7: long row: 3 fields, the header has 2: wrong number of fields",
+			want:    "csv users.csv:3:7: long row: 3 fields, the header has 2: wrong number of fields",
 			is:      csv.ErrFieldCount,
 			line:    3,
 			column:  7,
@@ -302,7 +302,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:  "no idnumber column: error at the header, before any record",
 			input: "id,name\n1,Ann\n",
-			want:  `dss: csv users.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
+			want:  `csv users.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
 			is:    dsscsv.ErrNoIDColumn,
 			line:  1,
 		},
@@ -310,13 +310,13 @@ func TestImportErrors(t *testing.T) {
 			name:  "no idnumber column among explicit Columns",
 			input: "1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{"id", "name"} },
-			want:  `dss: csv users.csv: Columns: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
+			want:  `csv users.csv: Columns: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "name")`,
 			is:    dsscsv.ErrNoIDColumn,
 		},
 		{
 			name:   "duplicate header name",
 			input:  "idnumber,name,name\n1,a,b\n",
-			want:   `dss: csv users.csv:1:15: header: duplicate column "name": also column 2`,
+			want:   `csv users.csv:1:15: header: duplicate column "name": also column 2`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 15,
@@ -324,7 +324,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "duplicate ignoring case: dss would fill one field from both",
 			input:  "idnumber,Name,name\n1,a,b\n",
-			want:   `dss: csv users.csv:1:15: header: duplicate column "name": its key "name" and column 2 "Name"'s key "Name" are equal ignoring case`,
+			want:   `csv users.csv:1:15: header: duplicate column "name": its key "name" and column 2 "Name"'s key "Name" are equal ignoring case`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 15,
@@ -333,7 +333,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "duplicate through Rename",
 			input:  "idnumber,ID\n1,2\n",
 			setup:  func(im *dsscsv.Importer) { im.Rename = map[string]string{"ID": "idnumber"} },
-			want:   `dss: csv users.csv:1:10: header: duplicate column "ID": its key "idnumber" and column 1 "idnumber"'s key "idnumber" are equal ignoring case`,
+			want:   `csv users.csv:1:10: header: duplicate column "ID": its key "idnumber" and column 1 "idnumber"'s key "idnumber" are equal ignoring case`,
 			is:     dsscsv.ErrDuplicateColumn,
 			line:   1,
 			column: 10,
@@ -341,7 +341,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "bare quote names file, line and column",
 			input:  "idnumber,name\n1,Ann\n2,5\" disk\n",
-			want:   `dss: csv users.csv:3:4: bare " in non-quoted-field`,
+			want:   `csv users.csv:3:4: bare " in non-quoted-field`,
 			is:     csv.ErrBareQuote,
 			line:   3,
 			column: 4,
@@ -351,7 +351,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "stray quote in a quoted field",
 			input:  "idnumber,name\n1,\"a\"b\"\n",
-			want:   `dss: csv users.csv:2:5: extraneous or missing " in quoted-field`,
+			want:   `csv users.csv:2:5: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   2,
 			column: 5,
@@ -359,7 +359,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "error on a later line of a multi-line record names both lines",
 			input:  "idnumber,name\n1,\"a\nb\"c\"\n",
-			want:   `dss: csv users.csv:3:2: in the record that starts on line 2: extraneous or missing " in quoted-field`,
+			want:   `csv users.csv:3:2: in the record that starts on line 2: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   3,
 			column: 2,
@@ -367,7 +367,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "unterminated quote at the end of the file",
 			input:  "idnumber,name\n1,\"abc\n",
-			want:   `dss: csv users.csv:2:8: extraneous or missing " in quoted-field`,
+			want:   `csv users.csv:2:8: extraneous or missing " in quoted-field`,
 			is:     csv.ErrQuote,
 			line:   2,
 			column: 8,
@@ -375,7 +375,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "\\r\\r\\n line ends: the first '\\r' is bare, else every last field would keep one",
 			input:  "idnumber,name\r\r\n1,Ann\r\r\n",
-			want:   `dss: csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   1,
 			column: 14,
@@ -383,7 +383,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "\\r\\r\\n on a row after CRLF rows",
 			input:   "idnumber,name\r\n1,Ann\r\n2,Bob\r\r\n3,Cy\r\n",
-			want:    `dss: csv users.csv:3:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:    `csv users.csv:3:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:      dsscsv.ErrBareCR,
 			line:    3,
 			column:  6,
@@ -392,7 +392,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "bare '\\r' inside an unquoted field",
 			input:  "idnumber,name\n1,A\rnn\n",
-			want:   `dss: csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 4,
@@ -401,7 +401,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "bare '\\r' before a delimiter, with no size or width bounds",
 			input:  "idnumber,name\n1\r,Ann\n",
 			setup:  func(im *dsscsv.Importer) { im.MaxColumns, im.MaxRecordSize = 0, 0 },
-			want:   `dss: csv users.csv:2:2: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:2: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 2,
@@ -409,7 +409,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "lone '\\r' line ends (old Mac): one line, refused at its first '\\r'",
 			input:  "idnumber,name\r1,Ann\r2,Bob\r",
-			want:   `dss: csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:1:14: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   1,
 			column: 14,
@@ -417,7 +417,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "'\\r' at the end of the file, which encoding/csv drops",
 			input:  "idnumber,name\n1,Ann\r",
-			want:   `dss: csv users.csv:2:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:6: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 6,
@@ -425,7 +425,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "'\\r' after a closing quote at the end of the file",
 			input:  "idnumber,name\n1,\"Ann\"\r",
-			want:   `dss: csv users.csv:2:8: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:8: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 8,
@@ -433,7 +433,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "a last line of one '\\r', which encoding/csv skips as blank",
 			input:   "idnumber,name\n1,Ann\n\r",
-			want:    `dss: csv users.csv:3:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:    `csv users.csv:3:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:      dsscsv.ErrBareCR,
 			line:    3,
 			column:  1,
@@ -442,7 +442,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a file of one '\\r'",
 			input:  "\r",
-			want:   `dss: csv users.csv:1:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:1:1: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   1,
 			column: 1,
@@ -450,7 +450,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "bare '\\r' on the second line of a multi-line record",
 			input:  "idnumber,name,x\n1,\"a\nb\",c\rd\n",
-			want:   `dss: csv users.csv:3:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:3:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   3,
 			column: 5,
@@ -458,7 +458,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a bare quote before a bare '\\r' is reported first",
 			input:  "idnumber,name\n1,a\"b\rc\n",
-			want:   `dss: csv users.csv:2:4: bare " in non-quoted-field`,
+			want:   `csv users.csv:2:4: bare " in non-quoted-field`,
 			is:     csv.ErrBareQuote,
 			line:   2,
 			column: 4,
@@ -466,7 +466,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a bare '\\r' before a bare quote is reported first",
 			input:  "idnumber,name\n1,a\rb\"c\n",
-			want:   `dss: csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:4: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 4,
@@ -475,7 +475,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "with LazyQuotes, '\\r' after a quote in an unquoted field is still bare",
 			input:  "idnumber,name\n1,5\"\r\r\n",
 			setup:  func(im *dsscsv.Importer) { im.LazyQuotes = true },
-			want:   `dss: csv users.csv:2:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:2:5: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   2,
 			column: 5,
@@ -483,7 +483,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "the column counts bytes after a byte order mark, as encoding/csv does",
 			input:  "\ufeffidnumber,né\r\r\n",
-			want:   `dss: csv users.csv:1:13: bare \r in non-quoted-field: a line ends with \n or \r\n`,
+			want:   `csv users.csv:1:13: bare \r in non-quoted-field: a line ends with \n or \r\n`,
 			is:     dsscsv.ErrBareCR,
 			line:   1,
 			column: 13,
@@ -491,14 +491,14 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:  "empty input has no header",
 			input: "",
-			want:  "dss: csv users.csv: no header row: unexpected EOF",
+			want:  "csv users.csv: no header row: unexpected EOF",
 			is:    io.ErrUnexpectedEOF,
 		},
 		{
 			name:  "Rename names a column the file does not have",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Rename = map[string]string{"Name": "name"} },
-			want:  `dss: csv users.csv:1: header: Rename["Name"]: no such column (columns: "idnumber", "name")`,
+			want:  `csv users.csv:1: header: Rename["Name"]: no such column (columns: "idnumber", "name")`,
 			is:    dsscsv.ErrUnknownColumn,
 			line:  1,
 		},
@@ -506,7 +506,7 @@ func TestImportErrors(t *testing.T) {
 			name:  "Lists names a key the file does not have",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"groups": ";"} },
-			want:  `dss: csv users.csv:1: header: Lists["groups"]: no such column (keys: "idnumber", "name")`,
+			want:  `csv users.csv:1: header: Lists["groups"]: no such column (keys: "idnumber", "name")`,
 			is:    dsscsv.ErrUnknownColumn,
 			line:  1,
 		},
@@ -514,37 +514,37 @@ func TestImportErrors(t *testing.T) {
 			name:  "Lists with an empty separator",
 			input: "idnumber,groups\n1,a\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"groups": ""} },
-			want:  `dss: csv users.csv: option Lists["groups"]: empty separator`,
+			want:  `csv users.csv: option Lists["groups"]: empty separator`,
 		},
 		{
 			name:  "the idnumber cannot be a list",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Lists = map[string]string{"IDNumber": ";"} },
-			want:  `dss: csv users.csv: option Lists["IDNumber"]: the idnumber cannot be a list`,
+			want:  `csv users.csv: option Lists["IDNumber"]: the idnumber cannot be a list`,
 		},
 		{
 			name:  "Rename to an empty key",
 			input: "idnumber,name\n1,Ann\n",
 			setup: func(im *dsscsv.Importer) { im.Rename = map[string]string{"name": ""} },
-			want:  `dss: csv users.csv: option Rename["name"] is empty`,
+			want:  `csv users.csv: option Rename["name"] is empty`,
 		},
 		{
 			name:  "invalid Comma",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Comma = '"' },
-			want:  `dss: csv users.csv: invalid Comma '"'`,
+			want:  `csv users.csv: invalid Comma '"'`,
 		},
 		{
 			name:  "empty Columns is not nil Columns",
 			input: "idnumber\n1\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{} },
-			want:  `dss: csv users.csv: option Columns is empty: set it to nil to read a header`,
+			want:  `csv users.csv: option Columns is empty: set it to nil to read a header`,
 		},
 		{
 			name:   "too many columns in the header",
 			input:  "idnumber,a,b,c\n1,2,3,4\n",
 			setup:  func(im *dsscsv.Importer) { im.MaxColumns = 3 },
-			want:   `dss: csv users.csv:1:14: too many columns: more than 3 fields (MaxColumns)`,
+			want:   `csv users.csv:1:14: too many columns: more than 3 fields (MaxColumns)`,
 			is:     dsscsv.ErrTooManyColumns,
 			line:   1,
 			column: 14,
@@ -553,7 +553,7 @@ func TestImportErrors(t *testing.T) {
 			name:   "too many columns in a row",
 			input:  "idnumber,a\n1,2\n1,2,3,4\n",
 			setup:  func(im *dsscsv.Importer) { im.MaxColumns = 3 },
-			want:   `dss: csv users.csv:3:7: too many columns: more than 3 fields (MaxColumns)`,
+			want:   `csv users.csv:3:7: too many columns: more than 3 fields (MaxColumns)`,
 			is:     dsscsv.ErrTooManyColumns,
 			line:   3,
 			column: 7,
@@ -564,14 +564,14 @@ func TestImportErrors(t *testing.T) {
 			name:  "too many explicit Columns",
 			input: "1,2\n",
 			setup: func(im *dsscsv.Importer) { im.Columns = []string{"idnumber", "a"}; im.MaxColumns = 1 },
-			want:  `dss: csv users.csv: Columns: too many columns: more than 1 columns (MaxColumns)`,
+			want:  `csv users.csv: Columns: too many columns: more than 1 columns (MaxColumns)`,
 			is:    dsscsv.ErrTooManyColumns,
 		},
 		{
 			name:    "record too large",
 			input:   "idnumber,name\n1,Ann\n2,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n3,Bob\n",
 			setup:   func(im *dsscsv.Importer) { im.MaxRecordSize = 16 },
-			want:    `dss: csv users.csv:3: record too large: more than 16 bytes (MaxRecordSize)`,
+			want:    `csv users.csv:3: record too large: more than 16 bytes (MaxRecordSize)`,
 			is:      dsscsv.ErrRecordTooLarge,
 			line:    3,
 			yielded: 1,
@@ -580,7 +580,7 @@ func TestImportErrors(t *testing.T) {
 			name:  "record too large across lines",
 			input: "idnumber,name\n1,\"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\"\n",
 			setup: func(im *dsscsv.Importer) { im.MaxRecordSize = 16 },
-			want:  `dss: csv users.csv:2: record too large: more than 16 bytes (MaxRecordSize)`,
+			want:  `csv users.csv:2: record too large: more than 16 bytes (MaxRecordSize)`,
 			is:    dsscsv.ErrRecordTooLarge,
 			line:  2,
 		},
@@ -736,7 +736,7 @@ func TestRequireFinalNewline(t *testing.T) {
 		{
 			name:    "last row cut in its last field",
 			input:   "idnumber,name,department\n1,Ann,languages\n2,Bob,langua",
-			err:     "dss: csv users.csv:3:13: " + missing,
+			err:     "csv users.csv:3:13: " + missing,
 			line:    3,
 			yielded: 1,
 			lenient: 2,
@@ -744,7 +744,7 @@ func TestRequireFinalNewline(t *testing.T) {
 		{
 			name:    "last row cut in its first field: a short row without the option",
 			input:   "idnumber,name\n1,Ann\n2",
-			err:     "dss: csv users.csv:3:2: " + missing,
+			err:     "csv users.csv:3:2: " + missing,
 			line:    3,
 			yielded: 1,
 			lenient: -1,
@@ -752,21 +752,21 @@ func TestRequireFinalNewline(t *testing.T) {
 		{
 			name:    "last row ends after a delimiter",
 			input:   "idnumber,name\n1,",
-			err:     "dss: csv users.csv:2:3: " + missing,
+			err:     "csv users.csv:2:3: " + missing,
 			line:    2,
 			lenient: 1,
 		},
 		{
 			name:    "quoted last field, closed, without a line ending",
 			input:   "idnumber,name\n1,\"Ann\"",
-			err:     "dss: csv users.csv:2:8: " + missing,
+			err:     "csv users.csv:2:8: " + missing,
 			line:    2,
 			lenient: 1,
 		},
 		{
 			name:    "multi-line last record: the line where the ending is missing",
 			input:   "idnumber,name\n1,\"a\nb\"",
-			err:     "dss: csv users.csv:3:3: " + missing,
+			err:     "csv users.csv:3:3: " + missing,
 			line:    3,
 			lenient: 1,
 		},
@@ -774,14 +774,14 @@ func TestRequireFinalNewline(t *testing.T) {
 			name:    "LazyQuotes: a last quoted field left open, though the file ends in a newline",
 			input:   "idnumber,name\n1,\"Ann\n",
 			setup:   func(im *dsscsv.Importer) { im.LazyQuotes = true },
-			err:     "dss: csv users.csv:3:1: " + missing,
+			err:     "csv users.csv:3:1: " + missing,
 			line:    3,
 			lenient: 1,
 		},
 		{
 			name:    "only a header, without a line ending: it may be cut too",
 			input:   "idnumber,name",
-			err:     "dss: csv users.csv:1:14: " + missing,
+			err:     "csv users.csv:1:14: " + missing,
 			line:    1,
 			lenient: 0,
 		},
@@ -789,7 +789,7 @@ func TestRequireFinalNewline(t *testing.T) {
 			name:    "explicit Columns: the first row is the last",
 			input:   "1,Ann",
 			setup:   func(im *dsscsv.Importer) { im.Columns = []string{"idnumber", "name"} },
-			err:     "dss: csv users.csv:1:6: " + missing,
+			err:     "csv users.csv:1:6: " + missing,
 			line:    1,
 			lenient: 1,
 		},
@@ -807,7 +807,7 @@ func TestRequireFinalNewline(t *testing.T) {
 		{
 			name:    "empty: no header, with or without the option",
 			input:   "",
-			err:     "dss: csv users.csv: no header row: unexpected EOF",
+			err:     "csv users.csv: no header row: unexpected EOF",
 			lenient: -1,
 		},
 	}
@@ -857,7 +857,7 @@ func TestRequireFinalNewline(t *testing.T) {
 		im.RequireFinalNewline = true
 		recs, _, err = importAll(t, im)
 		require.ErrorIs(t, err, dsscsv.ErrNoFinalNewline)
-		assert.EqualError(t, err, "dss: csv testdata/truncated.csv:3:13: "+missing)
+		assert.EqualError(t, err, "csv testdata/truncated.csv:3:13: "+missing)
 		assert.Len(t, recs, 1, "the cut row is not yielded")
 	})
 }
@@ -935,9 +935,9 @@ func TestReadAheadStops(t *testing.T) {
 		{name: "yield fails on the last record", input: good, stop: rows, want: rows, err: "stop"},
 		{name: "cancelled", input: good, cancel: 10, want: 4095, err: "context canceled"},
 		{name: "bad row after many good ones", input: good + "1,\"x\n", want: rows,
-			err: `dss: csv r:5002:6: extraneous or missing " in quoted-field`},
+			err: `csv r:5002:6: extraneous or missing " in quoted-field`},
 		{name: "short row", input: good + "1\n", want: rows,
-			err: "dss: csv r:5002: short row: 1 fields, the header has 2 (AllowShortRows is off): wrong number of fields"},
+			err: "csv r:5002: short row: 1 fields, the header has 2 (AllowShortRows is off): wrong number of fields"},
 		{name: "to the end", input: good, want: rows},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1034,7 +1034,7 @@ func TestOpen(t *testing.T) {
 
 	err := dsscsv.Open("testdata/missing.csv").Import(context.Background(), func(dss.Record) error { return nil })
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	assert.Equal(t, "dss: csv open testdata/missing.csv: no such file or directory", err.Error())
+	assert.Equal(t, "csv open testdata/missing.csv: no such file or directory", err.Error())
 }
 
 func TestNewReadsOnce(t *testing.T) {
@@ -1043,7 +1043,7 @@ func TestNewReadsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	_, _, err = importAll(t, im)
-	assert.EqualError(t, err, "dss: csv users.csv: reader already read: use Open to import a file again")
+	assert.EqualError(t, err, "csv users.csv: reader already read: use Open to import a file again")
 }
 
 // The end to end story: a CSV imported into a tree, and a bad value reported
@@ -1120,8 +1120,46 @@ func TestTree(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, 3, e.Line)
 		assert.Equal(t, 4, e.Column)
-		assert.Contains(t, err.Error(), "dss: source.users: csv users.csv:3:4: bare")
+		assert.EqualError(t, err, `dss: source.users: csv users.csv:3:4: bare " in non-quoted-field`)
 	})
+}
+
+// TestTreeErrorPrefixOnce: a bad CSV imported through a tree fails with one
+// "dss: ", the tree's: the importer's errors are causes without a prefix of
+// their own, and dss cuts nothing from them.
+func TestTreeErrorPrefixOnce(t *testing.T) {
+	withOption := func(im *dsscsv.Importer, set func(*dsscsv.Importer)) *dsscsv.Importer {
+		set(im)
+		return im
+	}
+	tests := []struct {
+		name     string
+		importer dss.Importer
+		want     string
+	}{
+		{"malformed", dsscsv.New(strings.NewReader("idnumber,age\n1,2\n3,4\"\n"), "users.csv"),
+			`dss: source.users: csv users.csv:3:4: bare " in non-quoted-field`},
+		{"header", dsscsv.New(strings.NewReader("id,age\n1,2\n"), "users.csv"),
+			`dss: source.users: csv users.csv:1: header: no idnumber column: want a column "idnumber", or Rename one to it (columns: "id", "age")`},
+		{"option", withOption(dsscsv.New(strings.NewReader("idnumber\n1\n"), "users.csv"), func(im *dsscsv.Importer) { im.Comma = '"' }),
+			`dss: source.users: csv users.csv: invalid Comma '"'`},
+		{"missing file", dsscsv.Open("testdata/missing.csv"),
+			`dss: source.users: csv open testdata/missing.csv: no such file or directory`},
+		{"bad value", dsscsv.New(strings.NewReader("idnumber,age\n1,x\n"), "users.csv"),
+			`dss: source.users: users.csv:2: idnumber '1': key "age" value "x": cannot convert to int: invalid syntax`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := dss.NewTree[school]("source")
+			tree.Branches.Users.Importer = tt.importer
+			err := tree.Import(context.Background())
+			var ie *dss.ImportError
+			require.ErrorAs(t, err, &ie)
+			assert.EqualError(t, err, tt.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "dss: "), "%q has not exactly one \"dss: \"", err)
+			assert.NotContains(t, ie.Err.Error(), "dss: ", "the cause carries a prefix of its own")
+		})
+	}
 }
 
 // commas are the delimiters the fuzz test tries.
@@ -1215,7 +1253,7 @@ func FuzzImport(f *testing.F) {
 		recs, err := importString(input, comma, nil)
 		if err != nil {
 			var e *dsscsv.Error
-			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "dss: csv fuzz.csv") {
+			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "csv fuzz.csv") {
 				t.Fatalf("error %q (%T) is not a *dsscsv.Error", err, err)
 			}
 		} else if len(recs) > 0 {
@@ -1424,6 +1462,14 @@ func TestSizeHint(t *testing.T) {
 	im = dsscsv.New(strings.NewReader(b.String()), "r")
 	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
 	assert.Equal(t, 0, im.SizeHint())
+
+	// A Unique branch asks for the hint after 1024 records: a reader's 0
+	// (unknown) leaves the branch to grow as it goes.
+	tree := dss.NewTree[school]("source")
+	tree.Branches.Users.Importer = dsscsv.New(strings.NewReader(b.String()), "r")
+	tree.Branches.Users.Unique = true
+	require.NoError(t, tree.Import(context.Background()))
+	assert.Equal(t, 5000, tree.Branches.Users.Len())
 }
 
 // release is a Debian release, as distro-info-data's debian.csv has it.
@@ -1457,7 +1503,7 @@ func TestAllowShortRows(t *testing.T) {
 	t.Run("without the option, the first short row fails", func(t *testing.T) {
 		_, _, err := importAll(t, open(false))
 		require.ErrorIs(t, err, csv.ErrFieldCount)
-		assert.EqualError(t, err, "dss: csv testdata/debian.csv:2: short row: 6 fields, the header has 8 (AllowShortRows is off): wrong number of fields")
+		assert.EqualError(t, err, "csv testdata/debian.csv:2: short row: 6 fields, the header has 8 (AllowShortRows is off): wrong number of fields")
 	})
 
 	t.Run("records lack the missing columns", func(t *testing.T) {

@@ -24,8 +24,10 @@
 //	dss: source.courses: courses.jsonl:3: idnumber 'c3': key "credits" value "many": cannot convert to int: invalid syntax
 //
 // Errors of the file itself are *Error values that name the file, line and
-// column: "dss: jsonl courses.jsonl:12:5: invalid JSON: invalid character
-// 'x' looking for beginning of value". Besides invalid JSON (ErrSyntax), a
+// column: "jsonl courses.jsonl:12:5: invalid JSON: invalid character 'x'
+// looking for beginning of value". Like encoding/csv's ParseError they carry
+// no package prefix: they are causes, which the tree's import error wraps
+// once ("dss: source.courses: jsonl courses.jsonl:12:5: ..."). Besides invalid JSON (ErrSyntax), a
 // line that is not an object (ErrNotObject), a key repeated in one object
 // (ErrDuplicateKey, which encoding/json would resolve silently by keeping the
 // last), and text that is not UTF-8 (ErrNotUTF8, which encoding/json would

@@ -30,7 +30,7 @@ var (
 
 // Error is the error of a failed JSON Lines import: where (Source, Line,
 // Column) and why (Err, which unwraps). It prints as
-// "dss: jsonl courses.jsonl:12:5: cause", leaving out what is unknown: Line
+// "jsonl courses.jsonl:12:5: cause", leaving out what is unknown: Line
 // and Column are 1-based, Column counts bytes (after a byte order mark on the
 // first line), and either is 0 when it does not apply (a reader read twice, a
 // line too long).
@@ -41,11 +41,11 @@ type Error struct {
 	Err    error
 }
 
-// Error returns "dss: jsonl source:line:column: cause", without the parts
+// Error returns "jsonl source:line:column: cause", without the parts
 // that are unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("dss: jsonl ")
+	b.WriteString("jsonl ")
 	b.WriteString(e.Source)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)

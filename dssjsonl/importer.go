@@ -107,7 +107,7 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) er
 	if im.path != "" {
 		f, err := os.Open(im.path)
 		if err != nil {
-			return fmt.Errorf("dss: jsonl %w", err)
+			return fmt.Errorf("jsonl %w", err)
 		}
 		defer f.Close()
 		src = f

@@ -134,7 +134,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "invalid JSON names line and column of the wrong byte",
 			input:   good + `{"idnumber": "2", "name": x}` + "\n",
-			want:    `dss: jsonl courses.jsonl:2:27: invalid JSON: invalid character 'x' looking for beginning of value`,
+			want:    `jsonl courses.jsonl:2:27: invalid JSON: invalid character 'x' looking for beginning of value`,
 			is:      dssjsonl.ErrSyntax,
 			line:    2,
 			column:  27,
@@ -143,7 +143,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "missing comma",
 			input:  `{"idnumber": "1" "name": "x"}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:18: invalid JSON: invalid character '"' after object key:value pair`,
+			want:   `jsonl courses.jsonl:1:18: invalid JSON: invalid character '"' after object key:value pair`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 18,
@@ -151,7 +151,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "pretty-printed JSON is not JSON Lines: the first line ends inside the object",
 			input:  "{\n  \"idnumber\": \"1\"\n}\n",
-			want:   `dss: jsonl courses.jsonl:1:2: invalid JSON: the line ends inside a value (a record is one JSON object on one line): unexpected end of JSON input`,
+			want:   `jsonl courses.jsonl:1:2: invalid JSON: the line ends inside a value (a record is one JSON object on one line): unexpected end of JSON input`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 2,
@@ -159,7 +159,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "a line cut short (a truncated file)",
 			input:   good + `{"idnumber": "2", "name": "Bo`,
-			want:    `dss: jsonl courses.jsonl:2:30: invalid JSON: the line ends inside a value (a record is one JSON object on one line): unexpected end of JSON input`,
+			want:    `jsonl courses.jsonl:2:30: invalid JSON: the line ends inside a value (a record is one JSON object on one line): unexpected end of JSON input`,
 			is:      dssjsonl.ErrSyntax,
 			line:    2,
 			column:  30,
@@ -168,7 +168,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "two objects on one line",
 			input:  `{"idnumber": "1"} {"idnumber": "2"}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:19: invalid JSON: invalid character '{' after top-level value`,
+			want:   `jsonl courses.jsonl:1:19: invalid JSON: invalid character '{' after top-level value`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 19,
@@ -176,7 +176,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "lone '\\r' line ends make one line: refused after the first object",
 			input:  `{"idnumber": "1"}` + "\r" + `{"idnumber": "2"}` + "\r",
-			want:   `dss: jsonl courses.jsonl:1:19: invalid JSON: invalid character '{' after top-level value`,
+			want:   `jsonl courses.jsonl:1:19: invalid JSON: invalid character '{' after top-level value`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 19,
@@ -184,7 +184,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "a byte order mark after the start is not skipped",
 			input:   good + "\ufeff" + good,
-			want:    `dss: jsonl courses.jsonl:2:1: invalid JSON: invalid character 'ï' looking for beginning of value`,
+			want:    `jsonl courses.jsonl:2:1: invalid JSON: invalid character 'ï' looking for beginning of value`,
 			is:      dssjsonl.ErrSyntax,
 			line:    2,
 			column:  1,
@@ -193,7 +193,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a control character in a string",
 			input:  "{\"idnumber\": \"1\x00\"}\n",
-			want:   `dss: jsonl courses.jsonl:1:16: invalid JSON: invalid character '\x00' in string literal`,
+			want:   `jsonl courses.jsonl:1:16: invalid JSON: invalid character '\x00' in string literal`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 16,
@@ -201,7 +201,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "columns count bytes after the byte order mark",
 			input:  "\ufeff{\"né\": x}\n",
-			want:   `dss: jsonl courses.jsonl:1:9: invalid JSON: invalid character 'x' looking for beginning of value`,
+			want:   `jsonl courses.jsonl:1:9: invalid JSON: invalid character 'x' looking for beginning of value`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 9,
@@ -209,7 +209,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a list is not an object",
 			input:  "  [1, 2]\n",
-			want:   `dss: jsonl courses.jsonl:1:3: not a JSON object: the line holds a list`,
+			want:   `jsonl courses.jsonl:1:3: not a JSON object: the line holds a list`,
 			is:     dssjsonl.ErrNotObject,
 			line:   1,
 			column: 3,
@@ -217,7 +217,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a string is not an object",
 			input:  `"idnumber"` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:1: not a JSON object: the line holds a string`,
+			want:   `jsonl courses.jsonl:1:1: not a JSON object: the line holds a string`,
 			is:     dssjsonl.ErrNotObject,
 			line:   1,
 			column: 1,
@@ -225,7 +225,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "null is not an object",
 			input:  "null\n",
-			want:   `dss: jsonl courses.jsonl:1:1: not a JSON object: the line holds null`,
+			want:   `jsonl courses.jsonl:1:1: not a JSON object: the line holds null`,
 			is:     dssjsonl.ErrNotObject,
 			line:   1,
 			column: 1,
@@ -233,7 +233,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "a nested object, at its column",
 			input:   good + `{"idnumber": "2", "meta": {"a": 1}}` + "\n",
-			want:    `dss: jsonl courses.jsonl:2:27: key "meta": nested value: an object (a record holds strings, numbers, booleans, null and lists of them)`,
+			want:    `jsonl courses.jsonl:2:27: key "meta": nested value: an object (a record holds strings, numbers, booleans, null and lists of them)`,
 			is:      dssjsonl.ErrNested,
 			line:    2,
 			column:  27,
@@ -242,7 +242,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a list in a list",
 			input:  `{"idnumber": "1", "m": [1, [2]]}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:28: key "m": nested value: a list in a list (a record holds strings, numbers, booleans, null and lists of them)`,
+			want:   `jsonl courses.jsonl:1:28: key "m": nested value: a list in a list (a record holds strings, numbers, booleans, null and lists of them)`,
 			is:     dssjsonl.ErrNested,
 			line:   1,
 			column: 28,
@@ -250,7 +250,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "an object in a list",
 			input:  `{"idnumber": "1", "m": [{}]}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:25: key "m": nested value: an object in a list (a record holds strings, numbers, booleans, null and lists of them)`,
+			want:   `jsonl courses.jsonl:1:25: key "m": nested value: an object in a list (a record holds strings, numbers, booleans, null and lists of them)`,
 			is:     dssjsonl.ErrNested,
 			line:   1,
 			column: 25,
@@ -258,7 +258,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a key twice, written differently",
 			input:  `{"idnumber": "1", "n": "a", "\u006e": "b"}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:29: duplicate key "n"`,
+			want:   `jsonl courses.jsonl:1:29: duplicate key "n"`,
 			is:     dssjsonl.ErrDuplicateKey,
 			line:   1,
 			column: 29,
@@ -266,7 +266,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "separators alone",
 			input:  ",,\n",
-			want:   `dss: jsonl courses.jsonl:1:1: invalid JSON: invalid character ',' looking for beginning of value`,
+			want:   `jsonl courses.jsonl:1:1: invalid JSON: invalid character ',' looking for beginning of value`,
 			is:     dssjsonl.ErrSyntax,
 			line:   1,
 			column: 1,
@@ -274,7 +274,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:   "a key twice in one object, at the second",
 			input:  `{"idnumber": "1", "name": "a", "name": "b"}` + "\n",
-			want:   `dss: jsonl courses.jsonl:1:32: duplicate key "name"`,
+			want:   `jsonl courses.jsonl:1:32: duplicate key "name"`,
 			is:     dssjsonl.ErrDuplicateKey,
 			line:   1,
 			column: 32,
@@ -282,7 +282,7 @@ func TestImportErrors(t *testing.T) {
 		{
 			name:    "text in Latin-1, at the first bad byte",
 			input:   good + "{\"idnumber\": \"2\", \"name\": \"Jos\xe9\"}\n",
-			want:    `dss: jsonl courses.jsonl:2:31: not valid UTF-8: byte 0xe9`,
+			want:    `jsonl courses.jsonl:2:31: not valid UTF-8: byte 0xe9`,
 			is:      dssjsonl.ErrNotUTF8,
 			line:    2,
 			column:  31,
@@ -292,7 +292,7 @@ func TestImportErrors(t *testing.T) {
 			name:    "line too long",
 			input:   good + `{"idnumber": "2", "name": "` + strings.Repeat("a", 100) + `"}` + "\n" + good,
 			max:     64,
-			want:    `dss: jsonl courses.jsonl:2: record too large: more than 64 bytes (MaxRecordSize)`,
+			want:    `jsonl courses.jsonl:2: record too large: more than 64 bytes (MaxRecordSize)`,
 			is:      dssjsonl.ErrRecordTooLarge,
 			line:    2,
 			yielded: 1,
@@ -301,7 +301,7 @@ func TestImportErrors(t *testing.T) {
 			name:    "a long blank line is too long too",
 			input:   good + strings.Repeat(" ", 100) + "\n" + good,
 			max:     64,
-			want:    `dss: jsonl courses.jsonl:2: record too large: more than 64 bytes (MaxRecordSize)`,
+			want:    `jsonl courses.jsonl:2: record too large: more than 64 bytes (MaxRecordSize)`,
 			is:      dssjsonl.ErrRecordTooLarge,
 			line:    2,
 			yielded: 1,
@@ -525,7 +525,7 @@ func TestOpen(t *testing.T) {
 
 	err := dssjsonl.Open("testdata/missing.jsonl").Import(context.Background(), func(dss.Record) error { return nil })
 	require.ErrorIs(t, err, fs.ErrNotExist)
-	assert.Equal(t, "dss: jsonl open testdata/missing.jsonl: no such file or directory", err.Error())
+	assert.Equal(t, "jsonl open testdata/missing.jsonl: no such file or directory", err.Error())
 }
 
 func TestNewReadsOnce(t *testing.T) {
@@ -533,7 +533,7 @@ func TestNewReadsOnce(t *testing.T) {
 	_, _, err := importAll(t, im, "c")
 	require.NoError(t, err)
 	_, _, err = importAll(t, im, "c")
-	assert.EqualError(t, err, "dss: jsonl c: reader already read: use Open to import a file again")
+	assert.EqualError(t, err, "jsonl c: reader already read: use Open to import a file again")
 }
 
 type course struct {
@@ -597,7 +597,8 @@ func TestTree(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, 2, e.Line)
 		assert.Equal(t, 28, e.Column)
-		assert.Contains(t, err.Error(), `dss: source.courses: jsonl courses.jsonl:2:28: key "meta": nested value`)
+		assert.EqualError(t, err, `dss: source.courses: jsonl courses.jsonl:2:28: key "meta": nested value: an object (a record holds strings, numbers, booleans, null and lists of them)`)
+		assert.Equal(t, 1, strings.Count(err.Error(), "dss: "), "%q has not exactly one \"dss: \"", err)
 	})
 }
 
@@ -624,6 +625,14 @@ func TestSizeHint(t *testing.T) {
 	im = dssjsonl.New(strings.NewReader(b.String()), "r")
 	require.NoError(t, im.Import(context.Background(), func(dss.Record) error { return nil }))
 	assert.Equal(t, 0, im.SizeHint())
+
+	// A Unique branch asks for the hint after 1024 records: a reader's 0
+	// (unknown) leaves the branch to grow as it goes.
+	tree := dss.NewTree[catalog]("source")
+	tree.Branches.Courses.Importer = dssjsonl.New(strings.NewReader(b.String()), "r")
+	tree.Branches.Courses.Unique = true
+	require.NoError(t, tree.Import(context.Background()))
+	assert.Equal(t, 5000, tree.Branches.Courses.Len())
 }
 
 // FuzzImport checks that no input panics, and on success that every record
@@ -675,7 +684,7 @@ func FuzzImport(f *testing.F) {
 			if !errors.As(err, &e) || e.Line <= 0 || e.Source != "fuzz.jsonl" {
 				t.Fatalf("error %q (%T) is not an *Error with a line", err, err)
 			}
-			if !strings.HasPrefix(err.Error(), fmt.Sprintf("dss: jsonl fuzz.jsonl:%d", e.Line)) {
+			if !strings.HasPrefix(err.Error(), fmt.Sprintf("jsonl fuzz.jsonl:%d", e.Line)) {
 				t.Fatalf("error %q does not start with its position", err)
 			}
 			if strings.Contains(err.Error(), "cannot read the line") {

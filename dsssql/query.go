@@ -77,8 +77,9 @@ func Table(db Queryer, table string, columns ...string) *Importer {
 // Import runs the query and calls yield once per row, in the order of the
 // result, with one record map that it clears for each row (dss keeps nothing
 // of a record after yield returns). It stops at the first error. An error
-// of yield is returned as it is; the others begin with "dss: sql NAME: " and
-// wrap their cause, including ctx's error when ctx ends during the import.
+// of yield is returned as it is; the others begin with "sql NAME: " (the
+// tree's *dss.ImportError adds "dss: " once) and wrap their cause,
+// including ctx's error when ctx ends during the import.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) (err error) {
 	im.row = 0
 	if im.err != nil {
@@ -159,7 +160,7 @@ func (im *Importer) name() string {
 }
 
 func (im *Importer) errorf(format string, args ...any) error {
-	return fmt.Errorf("dss: sql %s: "+format, append([]any{im.name()}, args...)...)
+	return fmt.Errorf("sql %s: "+format, append([]any{im.name()}, args...)...)
 }
 
 // shortQuery returns query on one line, cut to at most 40 runes.

@@ -251,15 +251,15 @@ func TestQueryError(t *testing.T) {
 			importer *dsssql.Importer
 			prefix   string
 		}{
-			{"default name", dsssql.Query(db, "SELECT *\n\t FROM no_such_table"), "dss: sql SELECT * FROM no_such_table: query: "},
-			{"long query", dsssql.Query(db, "SELECT idnumber, name, email, department FROM no_such_table"), "dss: sql SELECT idnumber, name, email, departmen…: query: "},
+			{"default name", dsssql.Query(db, "SELECT *\n\t FROM no_such_table"), "sql SELECT * FROM no_such_table: query: "},
+			{"long query", dsssql.Query(db, "SELECT idnumber, name, email, department FROM no_such_table"), "sql SELECT idnumber, name, email, departmen…: query: "},
 			{"Name", func() *dsssql.Importer {
 				im := dsssql.Query(db, "SELECT * FROM no_such_table")
 				im.Name = "accounts"
 				return im
-			}(), "dss: sql accounts: query: "},
-			{"Table", dsssql.Table(db, "no_such_table"), "dss: sql no_such_table: query: "},
-			{"duplicate column", dsssql.Query(db, "SELECT 1 AS idnumber, 2 AS idnumber"), `dss: sql SELECT 1 AS idnumber, 2 AS idnumber: column "idnumber" appears twice`},
+			}(), "sql accounts: query: "},
+			{"Table", dsssql.Table(db, "no_such_table"), "sql no_such_table: query: "},
+			{"duplicate column", dsssql.Query(db, "SELECT 1 AS idnumber, 2 AS idnumber"), `sql SELECT 1 AS idnumber, 2 AS idnumber: column "idnumber" appears twice`},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -275,6 +275,9 @@ func TestQueryError(t *testing.T) {
 				}
 				if strings.Contains(tt.prefix, "query: ") && errors.Unwrap(ie.Err) == nil {
 					t.Errorf("cause %q does not wrap the driver's error", ie.Err)
+				}
+				if n := strings.Count(err.Error(), "dss: "); n != 1 {
+					t.Errorf("Import: %q has %d \"dss: \", want 1", err, n)
 				}
 			})
 		}
@@ -346,8 +349,8 @@ func TestContext(t *testing.T) {
 			defer cancel()
 			<-ctx.Done()
 			err := dsssql.Query(db, usersQuery).Import(ctx, func(dss.Record) error { return nil })
-			if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "dss: sql ") {
-				t.Errorf("Import: %v, want a dss: sql error wrapping context.DeadlineExceeded", err)
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "sql ") {
+				t.Errorf("Import: %v, want an sql error wrapping context.DeadlineExceeded", err)
 			}
 		})
 	})

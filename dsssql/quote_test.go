@@ -92,7 +92,7 @@ func TestTableNoColumn(t *testing.T) {
 			t.Errorf("yield called with %v", r)
 			return nil
 		})
-		if err == nil || !strings.HasPrefix(err.Error(), "dss: sql users: ") || !strings.Contains(err.Error(), "nosuch") {
+		if err == nil || !strings.HasPrefix(err.Error(), "sql users: ") || !strings.Contains(err.Error(), "nosuch") {
 			t.Errorf("Import: %v, want an error naming the importer and the column", err)
 		}
 	})
@@ -109,7 +109,7 @@ func TestTableNUL(t *testing.T) {
 			t.Error("yield called")
 			return nil
 		})
-		if err == nil || !strings.HasPrefix(err.Error(), "dss: sql users") || !strings.Contains(err.Error(), "contains NUL") {
+		if err == nil || !strings.HasPrefix(err.Error(), "sql users") || !strings.Contains(err.Error(), "contains NUL") {
 			t.Errorf("Import: %v, want an error about NUL", err)
 		}
 	}

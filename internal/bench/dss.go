@@ -96,7 +96,7 @@ func importDSS(dir string) (func() (map[string]int, error), error) {
 		counts := map[string]int{}
 		for _, a := range p.Actions {
 			if a.Kind == dss.KindError {
-				return nil, fmt.Errorf("%s", a)
+				return nil, fmt.Errorf("model error: %s (branch %s, attribute %q): %w", a.Name, a.Branch, a.Attr, a.Err)
 			}
 			counts[a.Name]++
 		}
