@@ -407,11 +407,11 @@ func TestNullFieldTypes(t *testing.T) {
 		Fine sql.Null[time.Time] // this one is
 	}
 	_, err := planFor(reflect.TypeFor[ptrID]())
-	require.EqualError(t, err, "dss: object type dss.ptrID: field ID: the idnumber cannot be absent, so it cannot be a *string")
+	require.EqualError(t, err, "object type dss.ptrID: field ID: the idnumber cannot be absent, so it cannot be a *string")
 	_, err = planFor(reflect.TypeFor[nullID]())
-	require.EqualError(t, err, "dss: object type dss.nullID: field ID: the idnumber cannot be absent, so it cannot be a sql.Null[string]")
+	require.EqualError(t, err, "object type dss.nullID: field ID: the idnumber cannot be absent, so it cannot be a sql.Null[string]")
 	_, err = planFor(reflect.TypeFor[bad]())
-	require.EqualError(t, err, "dss: object type dss.bad: "+
+	require.EqualError(t, err, "object type dss.bad: "+
 		"field PP: unsupported type **int (a pointer may point to a string, bool, integer, float or time.Time); "+
 		"field PL: unsupported type *[]string (a pointer may point to a string, bool, integer, float or time.Time); "+
 		"field NB: unsupported type sql.Null[[]uint8] (a sql.Null may hold a string, bool, integer, float or time.Time); "+
