@@ -1,6 +1,7 @@
 // Command bench measures dss against plain Go on the users-groups scenario
 // of issue 5: it generates the CSV files for N users, then imports, diffs
-// and counts the actions both with dss and with a hand-written baseline, each
+// and counts the actions both with dss and with the floor, the best plain Go
+// program for the job (sorted slices and merge walks, baseline.go), each
 // in a child process of its own so that peak memory is measured apart, and
 // prints one JSON line comparing them.
 //
@@ -48,7 +49,7 @@ func run(args []string) error {
 	fs.IntVar(&o.runs, "runs", 1, "run each measurement this many times and report the medians")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "after the measured runs, run dss once more and write its CPU profile here")
 	fs.StringVar(&o.memprofile, "memprofile", "", "after the measured runs, run dss once more and write its allocation profile here")
-	fs.StringVar(&o.measure, "measure", "", "(internal) measure dss or baseline in this process and print the result")
+	fs.StringVar(&o.measure, "measure", "", "(internal) measure dss or floor in this process and print the result")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,9 +111,9 @@ type report struct {
 	Scenario  string   `json:"scenario"`
 	Runs      int      `json:"runs"`
 	DSS       *summary `json:"dss"`
-	Baseline  *summary `json:"baseline"`
-	RatioTime float64  `json:"ratio_time"` // dss / baseline, median total seconds
-	RatioRSS  float64  `json:"ratio_rss"`  // dss / baseline, median peak RSS
+	Floor     *summary `json:"floor"`
+	RatioTime float64  `json:"ratio_time"` // dss / floor, median total seconds
+	RatioRSS  float64  `json:"ratio_rss"`  // dss / floor, median peak RSS
 }
 
 func parent(o options) error {
@@ -128,9 +129,9 @@ func parent(o options) error {
 	if err != nil {
 		return err
 	}
-	var dssRuns, baseRuns []*result
+	var dssRuns, floorRuns []*result
 	for range o.runs {
-		b, err := spawn(exe, o, "baseline")
+		f, err := spawn(exe, o, "floor")
 		if err != nil {
 			return err
 		}
@@ -138,19 +139,19 @@ func parent(o options) error {
 		if err != nil {
 			return err
 		}
-		if err := check(want, b, d); err != nil {
+		if err := check(want, f, d); err != nil {
 			return err
 		}
-		baseRuns, dssRuns = append(baseRuns, b), append(dssRuns, d)
+		floorRuns, dssRuns = append(floorRuns, f), append(dssRuns, d)
 	}
 	if o.cpuprofile != "" || o.memprofile != "" {
 		if _, err := spawn(exe, o, "dss", "-cpuprofile", o.cpuprofile, "-memprofile", o.memprofile); err != nil {
 			return err
 		}
 	}
-	rep := report{N: o.n, Scenario: scenario, Runs: o.runs, DSS: summarize(dssRuns), Baseline: summarize(baseRuns)}
-	rep.RatioTime = round(rep.DSS.TotalSeconds/rep.Baseline.TotalSeconds, 3)
-	rep.RatioRSS = round(float64(rep.DSS.PeakRSSBytes)/float64(rep.Baseline.PeakRSSBytes), 3)
+	rep := report{N: o.n, Scenario: scenario, Runs: o.runs, DSS: summarize(dssRuns), Floor: summarize(floorRuns)}
+	rep.RatioTime = round(rep.DSS.TotalSeconds/rep.Floor.TotalSeconds, 3)
+	rep.RatioRSS = round(float64(rep.DSS.PeakRSSBytes)/float64(rep.Floor.PeakRSSBytes), 3)
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
 
@@ -172,12 +173,12 @@ func spawn(exe string, o options, side string, extra ...string) (*result, error)
 
 // check compares both sides' action counts with each other and with the
 // scenario's expectations.
-func check(want map[string]int, baseline, d *result) error {
-	if !maps.Equal(baseline.Actions, d.Actions) {
-		return fmt.Errorf("dss and the baseline disagree:\n%s", diffCounts("dss", d.Actions, "baseline", baseline.Actions))
+func check(want map[string]int, floor, d *result) error {
+	if !maps.Equal(floor.Actions, d.Actions) {
+		return fmt.Errorf("dss and the floor disagree:\n%s", diffCounts("dss", d.Actions, "floor", floor.Actions))
 	}
 	if !maps.Equal(want, d.Actions) {
-		return fmt.Errorf("dss and the baseline agree, but not with the expected counts:\n%s", diffCounts("got", d.Actions, "want", want))
+		return fmt.Errorf("dss and the floor agree, but not with the expected counts:\n%s", diffCounts("got", d.Actions, "want", want))
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,7 +23,7 @@ func TestScenario(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := expected(n)
-		for _, side := range []string{"baseline", "dss"} {
+		for _, side := range []string{"floor", "dss"} {
 			r, err := measure(side, dir, n)
 			if err != nil {
 				t.Fatalf("n=%d: %v", n, err)
@@ -106,5 +108,93 @@ func TestDept(t *testing.T) {
 		if got := dept(k); got != want {
 			t.Errorf("dept(%d) = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestFloorEdges gives the floor and dss the same small hand-made files,
+// with what the generated scenario lacks: a user without a department, a
+// membership listed twice, a member only the destination has in a group
+// both sides have, groups on one side only, and idnumbers whose text order
+// is not their numeric order. Both must count the same actions, and these.
+func TestFloorEdges(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(srcUsersFile, `idnumber,lastfirst,email,department
+10,"Lovelace, Ada",ada@example.edu,math
+9,"Turing, Alan",alan@example.edu,math
+100,"Hopper, Grace",grace@example.edu,
+11,"Knuth, Donald",don@example.edu,cs
+`)
+	write(dstUsersFile, `idnumber,firstname,lastname,email,department
+9,Alan,Turing,alan@old.example.edu,math
+10,Ada,Lovelace,ada@example.edu,physics
+100,Grace,Hopper,grace@example.edu,
+12,Edsger,Dijkstra,edsger@example.edu,math
+`)
+	write(membershipsFile, `group,user
+math,9
+math,12
+math,9
+physics,10
+`)
+	want := fill(map[string]int{
+		"new_users": 1, "update_email": 1, "update_department": 1, "old_users": 1,
+		"new_groups": 1, "old_groups": 1, // cs; physics
+		"add_members_to_groups": 1, "remove_members_from_groups": 1, // math: 10 in, 12 out
+	})
+	for _, side := range []string{"floor", "dss"} {
+		r, err := measure(side, dir, 4)
+		if err != nil {
+			t.Fatalf("%s: %v", side, err)
+		}
+		if !maps.Equal(r.Actions, want) {
+			t.Errorf("%s:\n%s", side, diffCounts("got", r.Actions, "want", want))
+		}
+	}
+}
+
+// TestFloorRepeatedID: like a Unique branch in dss, the floor refuses a
+// repeated idnumber, naming the file and the idnumber.
+func TestFloorRepeatedID(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := generate(dir, 150, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, dstUsersFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("100005,Ada,Allen,ada@example.edu,dept-0000\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = measure("floor", dir, 150)
+	if err == nil || !strings.Contains(err.Error(), dstUsersFile) || !strings.Contains(err.Error(), `"100005" repeated`) {
+		t.Errorf("got %v, want an error naming %s and idnumber 100005", err, dstUsersFile)
+	}
+}
+
+func TestMergeWalk(t *testing.T) {
+	a, b := []int{1, 3, 4, 7}, []int{2, 3, 7, 8, 9}
+	var got []string
+	mergeWalk(a, b, func(x, y *int) int { return *x - *y }, func(x, y *int) {
+		switch {
+		case y == nil:
+			got = append(got, fmt.Sprintf("%d-", *x))
+		case x == nil:
+			got = append(got, fmt.Sprintf("-%d", *y))
+		default:
+			got = append(got, fmt.Sprintf("%d=%d", *x, *y))
+		}
+	})
+	want := []string{"1-", "-2", "3=3", "4-", "7=7", "-8", "-9"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

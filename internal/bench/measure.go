@@ -25,8 +25,8 @@ type result struct {
 type side func(dir string) (diff func() (map[string]int, error), err error)
 
 var sides = map[string]side{
-	"dss":      importDSS,
-	"baseline": importBaseline,
+	"dss":   importDSS,
+	"floor": importFloor,
 }
 
 // measure runs one side on the files in dir and times its import and diff.
@@ -36,7 +36,7 @@ var sides = map[string]side{
 func measure(name, dir string, n int) (*result, error) {
 	run, ok := sides[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown measurement %q: dss or baseline", name)
+		return nil, fmt.Errorf("unknown measurement %q: dss or floor", name)
 	}
 	runtime.GC()
 	var before, after runtime.MemStats
