@@ -1,27 +1,10 @@
 package dss
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"math"
-	"reflect"
-	"slices"
-	"strconv"
+	"iter"
 	"strings"
-	"time"
-	"unsafe"
 )
-
-// PlanVersion is the version of the plan's JSON schema that this package
-// writes and reads.
-const PlanVersion = 1
 
 // Plan is a diff made data: the actions that make the destination equal to
 // the source, with a summary and the guards' verdict. Datastore.Plan makes
@@ -109,316 +92,72 @@ func makePlan(s, d *tree) *Plan {
 	return p
 }
 
-// fingerprints hashes every branch of the tree.
-func (t *tree) fingerprints() map[string]string {
-	fp := map[string]string{}
-	for _, b := range t.branches {
-		fp[b.Name()] = fingerprint(b)
-	}
-	return fp
-}
-
-// fingerprint is a SHA-256 over a branch's objects in idnumber order, every
-// field included, in a canonical binary form.
-func fingerprint(b branch) string {
-	h := sha256.New()
-	p := b.objPlan()
-	var buf []byte
-	for obj := range b.objects() {
-		buf = buf[:0]
-		for fi := range p.fields {
-			f := &p.fields[fi]
-			buf = appendCanonical(buf, reflect.NewAt(f.typ, f.ptr(obj)).Elem())
-		}
-		buf = append(buf, 0xff)
-		h.Write(buf)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func appendCanonical(buf []byte, v reflect.Value) []byte {
-	if v.Type() == timeType {
-		t := *(*time.Time)(unsafe.Pointer(v.UnsafeAddr()))
-		buf = binary.AppendVarint(buf, t.Unix())
-		return binary.AppendVarint(buf, int64(t.Nanosecond()))
-	}
-	switch v.Kind() {
-	case reflect.String:
-		buf = binary.AppendUvarint(buf, uint64(v.Len()))
-		return append(buf, v.String()...)
-	case reflect.Bool:
-		if v.Bool() {
-			return append(buf, 1)
-		}
-		return append(buf, 0)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return binary.AppendVarint(buf, v.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return binary.AppendUvarint(buf, v.Uint())
-	case reflect.Float32, reflect.Float64:
-		return binary.AppendUvarint(buf, math.Float64bits(v.Float()))
-	case reflect.Pointer: // absent is 0, present is 1 and the value
-		if v.IsNil() {
-			return append(buf, 0)
-		}
-		return appendCanonical(append(buf, 1), v.Elem())
-	case reflect.Struct: // sql.Null, as a pointer
-		if _, ok := sqlNullBase(v.Type()); ok {
-			if !v.Field(1).Bool() {
-				return append(buf, 0)
-			}
-			return appendCanonical(append(buf, 1), v.Field(0))
-		}
-	case reflect.Slice:
-		buf = binary.AppendUvarint(buf, uint64(v.Len()))
-		for i := range v.Len() {
-			buf = appendCanonical(buf, v.Index(i))
-		}
-		return buf
-	}
-	panic("dss: fingerprint of unsupported type " + v.Type().String())
-}
-
-// planJSON is the plan's JSON schema, version 1:
-//
-//	{"version":1,"source":"source","dest":"dest",
-//	 "source_counts":{"users":2},
-//	 "fingerprints":{"users":"<sha256 hex>"},
-//	 "summary":{"branches":[{"branch":"users","created":0,"updated":1,
-//	   "deleted":0,"unchanged":1}],"errors":0},
-//	 "actions":[{"kind":"update","name":"update_name","branch":"users",
-//	   "id":"11111","attr":"name","value":"Old Name","dest_value":"New Name",
-//	   "source":{"idnumber":"11111","name":"Old Name"}}]}
-//
-// "source" is the source object as a record, so that a later run can hand it
-// to the template; the destination object is looked up again in the
-// re-imported destination. A plan with model errors is never saved.
-type planJSON struct {
-	Version      *int              `json:"version"`
-	Source       string            `json:"source"`
-	Dest         string            `json:"dest"`
-	SourceCounts map[string]int    `json:"source_counts"`
-	Fingerprints map[string]string `json:"fingerprints"`
-	Summary      Summary           `json:"summary"`
-	Actions      []actionJSON      `json:"actions"`
-}
-
-type actionJSON struct {
-	Kind      string `json:"kind"`
-	Name      string `json:"name"`
+// BranchSummary counts what a plan does to one branch of the destination.
+type BranchSummary struct {
 	Branch    string `json:"branch"`
-	ID        string `json:"id,omitempty"`
-	Attr      string `json:"attr,omitempty"`
-	Value     any    `json:"value,omitempty"`
-	DestValue any    `json:"dest_value,omitempty"`
-	Source    Record `json:"source,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Created   int    `json:"created"`   // new_<branch> actions
+	Updated   int    `json:"updated"`   // objects with at least one attribute change
+	Deleted   int    `json:"deleted"`   // old_<branch> actions
+	Unchanged int    `json:"unchanged"` // objects on both sides with no change
 }
 
-// MarshalJSON encodes the plan in the documented, versioned schema, with a
-// fingerprint of every destination branch as it was imported, so that Apply
-// can refuse the plan if the destination drifts. It refuses, as Apply
-// would, a plan that is refused, spent or stale: a saved plan is one that
-// can still be applied.
-func (p *Plan) MarshalJSON() ([]byte, error) {
-	fail := func(err error) ([]byte, error) {
-		return nil, fmt.Errorf("dss: save plan %s to %s: %w", p.Source, p.Dest, err)
-	}
-	switch {
-	case p.refusal != nil:
-		return fail(p.refusal)
-	case p.spent:
-		return fail(ErrSpent)
-	}
-	fp := p.fingerprints
-	if !p.decoded {
-		if p.d == nil {
-			return fail(errors.New("the plan was not made by Datastore.Plan"))
-		}
-		p.d.mu.RLock()
-		defer p.d.mu.RUnlock()
-		if err := p.d.ready(); err != nil {
-			return fail(err)
-		}
-		if p.d.gen != p.dstGen {
-			return fail(fmt.Errorf("%w: %s was imported again since it was made", ErrStale, p.d.name))
-		}
-		fp = p.d.fingerprints()
-	}
-	version := PlanVersion
-	pj := planJSON{Version: &version, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
-		Fingerprints: fp, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
-	for i, a := range p.Actions {
-		aj := actionJSON{Kind: a.Kind.String(), Name: a.Name, Branch: a.Branch, ID: a.ID, Attr: a.Attr,
-			Value: plainValue(a.Value), DestValue: plainValue(a.DestValue)}
-		if a.Err != nil {
-			aj.Error = a.Err.Error()
-		}
-		if a.Source != nil {
-			aj.Source = objectRecord(a.Source)
-		} else if p.sources != nil {
-			aj.Source = p.sources[i]
-		}
-		pj.Actions[i] = aj
-	}
-	return json.Marshal(pj)
+// Summary counts what a plan does, per branch in the source's branch order.
+type Summary struct {
+	Branches []BranchSummary `json:"branches"`
+	Errors   int             `json:"errors"` // model errors (KindError actions)
 }
 
-// UnmarshalJSON decodes a plan written by MarshalJSON. Values and source
-// objects stay in their JSON form until Datastore.Apply converts them to
-// the trees' types and checks them against the trees.
-//
-// A plan file is data that dss wrote, and it is refused when it is anything
-// else: a version other than PlanVersion or none, a key the schema does not
-// have (keys match exactly, not regardless of case) or a key repeated in
-// one object, a model error, an action whose name is not the one its kind,
-// branch and attribute make (update_<attr>, old_<branch>, ...), a missing
-// or misplaced source object, or a summary that the actions and the source
-// counts do not make. The summary is computed from the actions, never taken
-// from the file.
-func (p *Plan) UnmarshalJSON(data []byte) error {
-	if err := checkKeys(json.NewDecoder(bytes.NewReader(data)), planShape, ""); err != nil {
-		return fmt.Errorf("dss: plan: %w", err)
+// Changes returns the number of objects the plan creates, updates or deletes.
+func (s Summary) Changes() int {
+	n := 0
+	for _, b := range s.Branches {
+		n += b.Created + b.Updated + b.Deleted
 	}
-	var pj planJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&pj); err != nil {
-		return fmt.Errorf("dss: plan: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("dss: plan: data after the plan")
-	}
-	switch {
-	case pj.Version == nil:
-		return fmt.Errorf("dss: plan: no version, this dss reads version %d", PlanVersion)
-	case *pj.Version != PlanVersion:
-		return fmt.Errorf("dss: plan: version %d, this dss reads version %d", *pj.Version, PlanVersion)
-	case pj.Fingerprints == nil:
-		return errors.New("dss: plan: no fingerprints")
-	}
-	actions, sources := make([]Action, len(pj.Actions)), make([]Record, len(pj.Actions))
-	for i, aj := range pj.Actions {
-		k := slices.Index(kindNames[:], aj.Kind)
-		if k < 0 {
-			return fmt.Errorf("dss: plan: action %d: unknown kind %q", i+1, aj.Kind)
-		}
-		a := Action{Kind: Kind(k), Name: aj.Name, Branch: aj.Branch, ID: aj.ID, Attr: aj.Attr,
-			Value: aj.Value, DestValue: aj.DestValue}
-		if a.Kind == KindError || aj.Error != "" {
-			return fmt.Errorf("dss: plan: action %d: a model error, which a saved plan never holds", i+1)
-		}
-		// The values are not known to be safe to show yet: they are
-		// redacted, as a tree that redacts would have them.
-		if err := checkShape(a, aj.Source != nil); err != nil {
-			return fmt.Errorf("dss: plan: action %d %s: %w", i+1, a.message(true), err)
-		}
-		actions[i], sources[i] = a, aj.Source
-	}
-	var order []string
-	for _, bs := range pj.Summary.Branches {
-		order = append(order, bs.Branch)
-	}
-	sum, err := recount(order, pj.SourceCounts, actions)
-	if err != nil {
-		return fmt.Errorf("dss: plan: %w", err)
-	}
-	if err := sameSummary(pj.Summary, sum); err != nil {
-		return fmt.Errorf("dss: plan: %w", err)
-	}
-	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, fingerprints: pj.Fingerprints,
-		Summary: sum, Actions: actions, decoded: true, sources: sources}
-	return nil
+	return n
 }
 
-// checkShape checks what an action of a saved plan must be whatever the
-// trees: one of the kinds a saved plan holds, with an idnumber, named as its
-// kind, branch and attribute name it (so that the template method it goes
-// to is the one its kind is counted as by the guards), and with a source
-// object exactly when its kind has one.
-func checkShape(a Action, hasSource bool) error {
-	if a.Branch == "" {
-		return errors.New("no branch")
+// String returns the summary as a small table, one line per branch.
+func (s Summary) String() string {
+	w := len("branch")
+	for _, bs := range s.Branches {
+		w = max(w, len(bs.Branch))
 	}
-	if a.ID == "" {
-		return errors.New("no idnumber")
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s  created  updated  deleted  unchanged\n", w, "branch")
+	for _, bs := range s.Branches {
+		fmt.Fprintf(&b, "%-*s  %7d  %7d  %7d  %9d\n", w, bs.Branch, bs.Created, bs.Updated, bs.Deleted, bs.Unchanged)
 	}
-	var want string
-	switch a.Kind {
-	case KindNew, KindOld:
-		if a.Attr != "" || a.Value != nil || a.DestValue != nil {
-			return fmt.Errorf("%s actions have no attribute or value", a.Kind)
-		}
-		want = newName(a.Branch)
-		if a.Kind == KindOld {
-			want = oldName(a.Branch)
-		}
-	case KindUpdate, KindAdd, KindRemove:
-		if a.Attr == "" {
-			return fmt.Errorf("%s actions need an attribute", a.Kind)
-		}
-		if a.Kind != KindUpdate && a.DestValue != nil {
-			return fmt.Errorf("%s actions have no destination value", a.Kind)
-		}
-		n := namesFor(a.Branch, a.Attr)
-		want = map[Kind]string{KindUpdate: n.update, KindAdd: n.add, KindRemove: n.remove}[a.Kind]
-	default:
-		return fmt.Errorf("kind %s cannot be applied", a.Kind)
+	if s.Errors > 0 {
+		fmt.Fprintf(&b, "%d model errors\n", s.Errors)
 	}
-	if a.Name != want {
-		if a.Attr == "" {
-			return fmt.Errorf("kind %s and branch %s make the name %s, not %s", a.Kind, fmtBare(a.Branch), fmtName(want), fmtName(a.Name))
-		}
-		return fmt.Errorf("kind %s, branch %s and attribute %q make the name %s, not %s",
-			a.Kind, fmtBare(a.Branch), a.Attr, fmtName(want), fmtName(a.Name))
-	}
-	switch {
-	case a.Kind == KindOld && hasSource:
-		return errors.New("old actions carry no source object, and this one does")
-	case a.Kind != KindOld && !hasSource:
-		return fmt.Errorf("%s actions carry their source object, and this one does not", a.Kind)
-	}
-	return nil
+	return b.String()
 }
 
-// recount is summarize for a plan without its trees: the branches in the
-// source's order, the number of objects in each source branch, and the
-// actions.
-func recount(branches []string, counts map[string]int, actions []Action) (Summary, error) {
-	sum := Summary{Branches: make([]BranchSummary, len(branches))}
+// summarize counts the plan's actions; unchanged objects are those the two
+// sides share (source objects not created) that no action changed.
+func summarize(s, d *tree, plan iter.Seq[Action], each func(Action) error) (Summary, error) {
+	var sum Summary
 	at := map[string]int{}
-	for i, b := range branches {
-		if _, dup := at[b]; dup {
-			return sum, fmt.Errorf("branch %s is in the summary twice", fmtBare(b))
-		}
-		n, ok := counts[b]
-		switch {
-		case !ok:
-			return sum, fmt.Errorf("no source count for branch %s", fmtBare(b))
-		case n < 0:
-			return sum, fmt.Errorf("source count %d for branch %s", n, fmtBare(b))
-		}
-		at[b] = i
-		sum.Branches[i].Branch = b
-	}
-	if len(counts) != len(branches) {
-		for _, b := range slices.Sorted(maps.Keys(counts)) {
-			if _, ok := at[b]; !ok {
-				return sum, fmt.Errorf("source count for branch %s, which the summary does not have", fmtBare(b))
-			}
+	for _, b := range s.branches {
+		if _, ok := d.byName[b.Name()]; ok {
+			at[b.Name()] = len(sum.Branches)
+			sum.Branches = append(sum.Branches, BranchSummary{Branch: b.Name()})
 		}
 	}
 	var lastBranch, lastID string
-	for i, a := range actions {
-		j, ok := at[a.Branch]
-		if !ok {
-			return sum, fmt.Errorf("action %d: branch %s is not one of the plan's branches", i+1, fmtBare(a.Branch))
+	for a := range plan {
+		if each != nil {
+			if err := each(a); err != nil {
+				return sum, err
+			}
 		}
-		bs := &sum.Branches[j]
-		switch a.Kind {
-		case KindError:
+		i, ok := at[a.Branch]
+		if !ok || a.Kind == KindError {
 			sum.Errors++
+			continue
+		}
+		bs := &sum.Branches[i]
+		switch a.Kind {
 		case KindNew:
 			bs.Created++
 		case KindOld:
@@ -432,210 +171,7 @@ func recount(branches []string, counts map[string]int, actions []Action) (Summar
 	}
 	for i := range sum.Branches {
 		bs := &sum.Branches[i]
-		if bs.Unchanged = counts[bs.Branch] - bs.Created - bs.Updated; bs.Unchanged < 0 {
-			return sum, fmt.Errorf("branch %s: the source has %d objects, and the plan creates %d and updates %d",
-				fmtBare(bs.Branch), counts[bs.Branch], bs.Created, bs.Updated)
-		}
+		bs.Unchanged = s.byName[bs.Branch].Len() - bs.Created - bs.Updated
 	}
 	return sum, nil
-}
-
-// sameSummary says how the summary a file holds differs from the one its
-// actions make, or nil.
-func sameSummary(file, actions Summary) error {
-	if len(file.Branches) != len(actions.Branches) {
-		return fmt.Errorf("the summary has %d branches, the plan %d", len(file.Branches), len(actions.Branches))
-	}
-	for i, f := range file.Branches {
-		if a := actions.Branches[i]; f != a {
-			return fmt.Errorf("the summary of branch %s says %d created, %d updated, %d deleted, %d unchanged; the actions and source counts make %d, %d, %d, %d",
-				fmtBare(f.Branch), f.Created, f.Updated, f.Deleted, f.Unchanged, a.Created, a.Updated, a.Deleted, a.Unchanged)
-		}
-	}
-	if file.Errors != actions.Errors {
-		return fmt.Errorf("the summary counts %d model errors, the actions %d", file.Errors, actions.Errors)
-	}
-	return nil
-}
-
-// jsonShape is where in the plan's JSON keys are those of a Go struct: the
-// keys an object may have, and the shape of each key's value, or of an
-// array's elements. A nil shape is a map or any value.
-type jsonShape struct {
-	keys map[string]*jsonShape
-	elem *jsonShape
-}
-
-// planShape is planJSON's shape, made from its json tags.
-var planShape = shapeOf(reflect.TypeFor[planJSON]())
-
-func shapeOf(t reflect.Type) *jsonShape {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		s := &jsonShape{keys: map[string]*jsonShape{}}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			s.keys[name] = shapeOf(f.Type)
-		}
-		return s
-	case reflect.Slice:
-		return &jsonShape{elem: shapeOf(t.Elem())}
-	}
-	return nil
-}
-
-// at prefixes a message with where, the place in the plan's JSON, if any.
-func at(where string) string {
-	if where == "" {
-		return ""
-	}
-	return where + ": "
-}
-
-// checkKeys reads one JSON value from dec and refuses a key repeated in any
-// of its objects, and, where the shape is a struct's, a key the struct does
-// not have exactly. encoding/json lets the last of two keys win and matches
-// keys regardless of case, so either would let a plan do what a reader of
-// the file does not see. where names the value in errors; "" is the plan.
-func checkKeys(dec *json.Decoder, s *jsonShape, where string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := tok.(string)
-			if seen[key] {
-				return fmt.Errorf("%skey %q appears twice", at(where), key)
-			}
-			seen[key] = true
-			var sub *jsonShape
-			if s != nil && s.keys != nil {
-				var ok bool
-				if sub, ok = s.keys[key]; !ok {
-					return fmt.Errorf("%sunknown key %q", at(where), key)
-				}
-			}
-			if err := checkKeys(dec, sub, at(where)+strconv.Quote(key)); err != nil {
-				return err
-			}
-		}
-	case json.Delim('['):
-		var sub *jsonShape
-		if s != nil {
-			sub = s.elem
-		}
-		for i := 0; dec.More(); i++ {
-			inner := fmt.Sprintf("%s[%d]", where, i)
-			if where == `"actions"` {
-				inner = fmt.Sprintf("action %d", i+1)
-			}
-			if err := checkKeys(dec, sub, inner); err != nil {
-				return err
-			}
-		}
-	default:
-		return nil
-	}
-	_, err = dec.Token() // the closing delimiter
-	return err
-}
-
-// objectRecord returns the record of an object: every field by its key.
-func objectRecord(obj any) Record {
-	rv := reflect.ValueOf(obj)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return nil
-	}
-	p, err := planFor(rv.Type().Elem())
-	if err != nil {
-		return nil
-	}
-	return p.record(rv.UnsafePointer())
-}
-
-func (p *objPlan) record(obj unsafe.Pointer) Record {
-	rec := make(Record, len(p.fields))
-	for i := range p.fields {
-		f := &p.fields[i]
-		if f.null == nullSQL {
-			rec[f.key] = plainValue(f.value(obj))
-		} else {
-			rec[f.key] = f.value(obj)
-		}
-	}
-	return rec
-}
-
-// sameModels refuses to bind a saved plan to trees whose object models
-// disagree, as judge refuses a plan with model errors.
-func sameModels(s, d *tree) error {
-	for _, sb := range s.branches {
-		db, ok := d.byName[sb.Name()]
-		if !ok {
-			return fmt.Errorf("the trees' object models disagree: branch %s: %w: tree %s has it, tree %s does not",
-				fmtBare(sb.Name()), ErrNoBranch, s.name, d.name)
-		}
-		if pp := pairFor(sb.objPlan(), db.objPlan()); len(pp.problems) > 0 {
-			a := pp.problems[0]
-			return fmt.Errorf("the trees' object models disagree: branch %s, attribute %q: %w", fmtBare(sb.Name()), a.Attr, a.Err)
-		}
-	}
-	for _, db := range d.branches {
-		if _, ok := s.byName[db.Name()]; !ok {
-			return fmt.Errorf("the trees' object models disagree: branch %s: %w: tree %s has it, tree %s does not",
-				fmtBare(db.Name()), ErrNoBranch, d.name, s.name)
-		}
-	}
-	return nil
-}
-
-// exactKeys refuses a saved source object whose keys are not exactly those
-// of its type: an extra key would be ignored, a missing field left zero.
-func exactKeys(p *objPlan, rec Record) error {
-	for _, k := range slices.Sorted(maps.Keys(rec)) {
-		if _, ok := p.byKey[k]; !ok {
-			return fmt.Errorf("the source object has key %q, which %v does not have", k, p.typ)
-		}
-	}
-	for i := range p.fields {
-		if _, ok := rec[p.fields[i].key]; !ok {
-			return fmt.Errorf("the source object has no key %q", p.fields[i].key)
-		}
-	}
-	return nil
-}
-
-// listHolds reports whether the list field f of the object at obj holds v.
-func listHolds(f *field, obj unsafe.Pointer, v reflect.Value) bool {
-	list := reflect.NewAt(f.typ, f.ptr(obj)).Elem()
-	for i := range list.Len() {
-		if list.Index(i).Equal(v) {
-			return true
-		}
-	}
-	return false
-}
-
-// idText is keyString for an idnumber of any type, as an interface.
-func idText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return fmt.Sprint(v)
 }

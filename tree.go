@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Tree is level 2: one side of the sync, the source (the point of truth) or
@@ -128,44 +127,4 @@ func (t *Tree[T]) Name() string { return t.t.name }
 // wait for it: neither sees the other half done.
 func (t *Tree[T]) Import(ctx context.Context) error {
 	return t.t.importAll(ctx, t.RedactValues, nil)
-}
-
-// importAll runs the importers of every branch, telling obs how it goes.
-func (t *tree) importAll(ctx context.Context, redact bool, obs *observer) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.begin(redact)
-	start := time.Now()
-	for _, b := range t.branches {
-		bstart := time.Now()
-		records := 0
-		tick := obs.importTick(t.name, b.Name(), bstart, &records)
-		err := b.run(ctx, tick)
-		obs.importedBranch(t.name, b.Name(), records, b.Len(), time.Since(bstart), err)
-		if err != nil {
-			obs.imported(t, time.Since(start), err)
-			return t.end(err)
-		}
-	}
-	obs.imported(t, time.Since(start), nil)
-	return t.end(nil)
-}
-
-// begin starts an import or load: every branch is emptied, and every plan
-// made before is stale.
-func (t *tree) begin(redact bool) {
-	t.gen++
-	t.importErr, t.redact, t.state = nil, redact, stateFailed
-	for _, b := range t.branches {
-		b.reset()
-	}
-}
-
-// end finishes an import or load with its error.
-func (t *tree) end(err error) error {
-	t.importErr = err
-	if err == nil {
-		t.state = stateReady
-	}
-	return err
 }
