@@ -103,12 +103,19 @@ func namesFor(branch, key string) attrNames {
 
 func newBranchPair(src, dst branch) *branchPair {
 	name := src.Name()
-	bp := &branchPair{src: src, dst: dst, pp: pairFor(src.objPlan(), dst.objPlan()),
-		new: newName(name), old: oldName(name)}
-	for _, pf := range bp.pp.fields {
-		bp.names = append(bp.names, namesFor(name, pf.src.key))
+	pp, names := pairNames(name, src.objPlan(), dst.objPlan())
+	return &branchPair{src: src, dst: dst, pp: pp, names: names, new: newName(name), old: oldName(name)}
+}
+
+// pairNames is how two object types of the named branch compare, and the
+// action names of their synced attributes.
+func pairNames(branch string, src, dst *objPlan) (*pairPlan, []attrNames) {
+	pp := pairFor(src, dst)
+	names := make([]attrNames, len(pp.fields))
+	for i, pf := range pp.fields {
+		names[i] = namesFor(branch, pf.src.key)
 	}
-	return bp
+	return pp, names
 }
 
 // Diff is the original's source - dest: it yields, lazily, the actions that
@@ -463,15 +470,15 @@ func DiffObjects[S, D any](branch string, src *S, dst *D) iter.Seq[Action] {
 		if err == nil {
 			var dp *objPlan
 			if dp, err = planFor(reflect.TypeFor[D]()); err == nil {
-				bp := newBranchPair(&objectPair{name: branch, plan: sp}, &objectPair{name: branch, plan: dp})
-				for _, a := range bp.pp.problems {
+				pp, names := pairNames(branch, sp, dp)
+				for _, a := range pp.problems {
 					a.Branch = branch
 					if !yield(a) {
 						return
 					}
 				}
 				id := fmt.Sprint(sp.fields[sp.id].value(unsafe.Pointer(src)))
-				diffObjects(bp.pp, bp.names, branch, unsafe.Pointer(src), unsafe.Pointer(dst),
+				diffObjects(pp, names, branch, unsafe.Pointer(src), unsafe.Pointer(dst),
 					func() (string, any, any) { return id, src, dst }, yield)
 				return
 			}
@@ -479,13 +486,3 @@ func DiffObjects[S, D any](branch string, src *S, dst *D) iter.Seq[Action] {
 		yield(Action{Kind: KindError, Name: "err_integrity", Branch: branch, Err: err})
 	}
 }
-
-// objectPair lets DiffObjects reuse newBranchPair without branches.
-type objectPair struct {
-	branch
-	name string
-	plan *objPlan
-}
-
-func (o *objectPair) Name() string      { return o.name }
-func (o *objectPair) objPlan() *objPlan { return o.plan }
