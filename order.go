@@ -32,6 +32,12 @@ func sortEntries[K cmp.Ordered](es []entry[K], runs []int, off uintptr) {
 // comparisons for r runs, and one pass over memory per merge round, instead
 // of n log n comparisons at random places. Input without long runs is cut
 // into runs of minRun sorted by insertion, which makes it a plain merge sort.
+//
+// It pays for itself: at N = 1,000,000 in internal/bench (measure dss),
+// sorting the branches with slices.SortStableFunc instead made the whole
+// import and plan take 1.12x the time (median wall ratio 0.894 over 7
+// alternating runs; cpu 0.897), for 32 MiB more peak memory (the merge
+// buffer) here.
 func sortRuns[E any](s []E, runs []int, less func(a, b E) bool) {
 	n := len(s)
 	bounds := slices.Clone(runs) // run i is s[bounds[i]:bounds[i+1]]
