@@ -123,4 +123,10 @@
 // encodes to JSON for review, and Apply takes the decoded plan later only if
 // the destination has not drifted since ([ErrDrift]).
 // [Tree.RedactValues] keeps record values out of errors.
+//
+// # Testing
+//
+// The package dsstest tests a sync program's model without a database:
+// trees from literal records, plans compared line by line or with golden
+// files, and a one-call check that a plan converges.
 package dss
