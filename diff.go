@@ -434,8 +434,11 @@ func (p *objPlan) object(obj unsafe.Pointer) any {
 }
 
 // keyString formats an idnumber for actions and errors.
-func keyString[K cmp.Ordered](k K) string {
-	switch x := any(k).(type) {
+func keyString[K cmp.Ordered](k K) string { return idText(k) }
+
+// idText formats an idnumber of any type, as an interface.
+func idText(v any) string {
+	switch x := v.(type) {
 	case string:
 		return x
 	case int:
@@ -443,7 +446,7 @@ func keyString[K cmp.Ordered](k K) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	}
-	return fmt.Sprint(k)
+	return fmt.Sprint(v)
 }
 
 // DiffObjects is the original's u1 - u2: the actions that make one

@@ -133,6 +133,34 @@ func (s Summary) String() string {
 	return b.String()
 }
 
+// lastObject is the object the previous action was about: an object with
+// several attribute changes counts as one update.
+type lastObject struct{ branch, id string }
+
+// count adds one action to the summary, whose rows are at[branch]. It
+// returns false for an action of a branch the summary has no row for.
+func (s *Summary) count(at map[string]int, a Action, last *lastObject) bool {
+	i, ok := at[a.Branch]
+	if !ok {
+		return false
+	}
+	bs := &s.Branches[i]
+	switch a.Kind {
+	case KindError:
+		s.Errors++
+	case KindNew:
+		bs.Created++
+	case KindOld:
+		bs.Deleted++
+	default:
+		if o := (lastObject{a.Branch, a.ID}); o != *last {
+			bs.Updated++
+			*last = o
+		}
+	}
+	return true
+}
+
 // summarize counts the plan's actions; unchanged objects are those the two
 // sides share (source objects not created) that no action changed.
 func summarize(s, d *tree, plan iter.Seq[Action], each func(Action) error) (Summary, error) {
@@ -144,29 +172,15 @@ func summarize(s, d *tree, plan iter.Seq[Action], each func(Action) error) (Summ
 			sum.Branches = append(sum.Branches, BranchSummary{Branch: b.Name()})
 		}
 	}
-	var lastBranch, lastID string
+	var last lastObject
 	for a := range plan {
 		if each != nil {
 			if err := each(a); err != nil {
 				return sum, err
 			}
 		}
-		i, ok := at[a.Branch]
-		if !ok || a.Kind == KindError {
-			sum.Errors++
-			continue
-		}
-		bs := &sum.Branches[i]
-		switch a.Kind {
-		case KindNew:
-			bs.Created++
-		case KindOld:
-			bs.Deleted++
-		default:
-			if a.Branch != lastBranch || a.ID != lastID {
-				bs.Updated++
-				lastBranch, lastID = a.Branch, a.ID
-			}
+		if !sum.count(at, a, &last) {
+			sum.Errors++ // err_no_branch: a branch without a twin
 		}
 	}
 	for i := range sum.Branches {

@@ -327,25 +327,10 @@ func recount(branches []string, counts map[string]int, actions []Action) (Summar
 			}
 		}
 	}
-	var lastBranch, lastID string
+	var last lastObject
 	for i, a := range actions {
-		j, ok := at[a.Branch]
-		if !ok {
+		if !sum.count(at, a, &last) {
 			return sum, fmt.Errorf("action %d: branch %s is not one of the plan's branches", i+1, fmtBare(a.Branch))
-		}
-		bs := &sum.Branches[j]
-		switch a.Kind {
-		case KindError:
-			sum.Errors++
-		case KindNew:
-			bs.Created++
-		case KindOld:
-			bs.Deleted++
-		default:
-			if a.Branch != lastBranch || a.ID != lastID {
-				bs.Updated++
-				lastBranch, lastID = a.Branch, a.ID
-			}
 		}
 	}
 	for i := range sum.Branches {
@@ -543,17 +528,4 @@ func listHolds(f *field, obj unsafe.Pointer, v reflect.Value) bool {
 		}
 	}
 	return false
-}
-
-// idText is keyString for an idnumber of any type, as an interface.
-func idText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return fmt.Sprint(v)
 }
