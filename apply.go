@@ -24,6 +24,7 @@ type ActionError struct {
 	redact bool
 }
 
+// Error names the action (values redacted when the trees redact them) and the cause.
 func (e *ActionError) Error() string {
 	return fmt.Sprintf("dss: %s: %s", e.Action.message(e.redact), escapeText(fmt.Sprint(e.Err)))
 }

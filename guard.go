@@ -59,6 +59,7 @@ type GuardError struct {
 	Fraction     float64 // the fraction limit in force
 }
 
+// Error names the tree, branch and rule, the count and the limit.
 func (e *GuardError) Error() string {
 	if e.Rule == "empty source" {
 		return fmt.Sprintf("dss: %s.%s: %v: the source branch is empty and the destination holds %d objects (set Guard.AllowEmptySource to allow it); nothing applied",

@@ -369,6 +369,8 @@ type ImportError struct {
 	redact bool
 }
 
+// Error names the tree, branch, position, idnumber, key and value (or
+// "[redacted]"), then the cause, all on one printable line.
 func (e *ImportError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dss: %s.%s", fmtBare(e.Tree), fmtBare(e.Branch))

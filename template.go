@@ -52,6 +52,7 @@ type BatchError struct {
 	Err   error
 }
 
+// Error names the failed action by its place in the batch, then the cause.
 func (e *BatchError) Error() string {
 	return fmt.Sprintf("action %d of the batch: %v", e.Index+1, e.Err)
 }
@@ -141,6 +142,7 @@ type TemplateError struct {
 	Problems []string // one line per problem
 }
 
+// Error lists every problem, separated by "; ".
 func (e *TemplateError) Error() string {
 	return fmt.Sprintf("dss: template %s: %s; nothing applied", e.Type, strings.Join(e.Problems, "; "))
 }
