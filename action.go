@@ -83,6 +83,13 @@ type Action struct {
 //     is as fmt prints it, Go-quoted.
 func (a Action) String() string { return a.message(false) }
 
+// Redacted is String with every value written as [redacted], as dss's own
+// errors print actions when a tree has RedactValues set: for logs that must
+// not hold personal data.
+//
+//	update_name(idnumber='11111', attr="name", value=[redacted])
+func (a Action) Redacted() string { return a.message(true) }
+
 // message is String, with the values left out when redact is set.
 func (a Action) message(redact bool) string {
 	var b strings.Builder

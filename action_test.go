@@ -221,3 +221,9 @@ func FuzzActionString(f *testing.F) {
 		}
 	})
 }
+
+func TestActionRedacted(t *testing.T) {
+	a := Action{Kind: KindUpdate, Name: "update_name", Branch: "users", ID: "11111", Attr: "name", Value: "Ada Lovelace"}
+	require.Equal(t, `update_name(idnumber='11111', attr="name", value=[redacted])`, a.Redacted())
+	require.Equal(t, `new_users(idnumber='2')`, Action{Kind: KindNew, Name: "new_users", ID: "2"}.Redacted())
+}

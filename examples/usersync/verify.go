@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/datastoresync/dss"
 )
@@ -106,32 +103,5 @@ func describe(a dss.Action, showValues bool) string {
 		}
 		return s
 	}
-	var b strings.Builder
-	b.WriteString(quoteName(a.Name) + "(idnumber=" + quoteID(a.ID))
-	if a.Attr != "" {
-		fmt.Fprintf(&b, ", attr=%q, value=[redacted]", a.Attr)
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
-// quoteID writes an idnumber as dss's messages do: in single quotes when it
-// is printable and holds no quote or backslash, Go-quoted otherwise, so
-// that no id can break or forge the line.
-func quoteID(id string) string {
-	if utf8.ValidString(id) && !strings.ContainsFunc(id, func(r rune) bool {
-		return !strconv.IsPrint(r) || r == '\'' || r == '\\'
-	}) {
-		return "'" + id + "'"
-	}
-	return strconv.Quote(id)
-}
-
-// quoteName writes an action name as it is when it is letters, digits and
-// '_' only, Go-quoted otherwise.
-func quoteName(s string) string {
-	if strings.ContainsFunc(s, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		return strconv.Quote(s)
-	}
-	return s
+	return a.Redacted()
 }
