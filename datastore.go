@@ -44,7 +44,8 @@ type Datastore[S, D any] struct {
 	// Progress, if set, is called as a long phase goes: every 1024 records
 	// a branch imports, and after every call of the template. During
 	// Import it may be called from the two trees' goroutines at once. It
-	// must return quickly.
+	// must return quickly, and must not call the datastore's methods, which
+	// wait for the phase that calls it.
 	Progress func(Progress)
 
 	mu sync.Mutex
