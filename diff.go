@@ -221,14 +221,13 @@ func (b *Branch[K, V]) spans(dst branch, size int) []span {
 		return nil // reported as a model error
 	}
 	src, dd := b.ordered(), dk.ordered()
-	soff, doff := b.idOff, dk.idOffset()
 	out := make([]span, 0, len(src)/size+1)
 	dlo := 0
 	for slo := 0; slo < len(src) || slo == 0; slo += size {
 		shi, dhi := min(slo+size, len(src)), len(dd)
 		if shi < len(src) {
-			k := src[shi].key(soff)
-			dhi, _ = slices.BinarySearchFunc(dd[dlo:], k, func(e entry[K], k K) int { return cmp.Compare(e.key(doff), k) })
+			k := src[shi].key
+			dhi, _ = slices.BinarySearchFunc(dd[dlo:], k, func(e entry[K], k K) int { return cmp.Compare(e.key, k) })
 			dhi += dlo
 		}
 		out = append(out, span{slo, shi, dlo, dhi})
@@ -242,7 +241,6 @@ func (b *Branch[K, V]) spans(dst branch, size int) []span {
 func (b *Branch[K, V]) compare(dst branch, bp *branchPair, sp span) delta {
 	dk := dst.(keyed[K])
 	src, dd := b.ordered()[sp.slo:sp.shi], dk.ordered()[sp.dlo:sp.dhi]
-	soff, doff := b.idOff, dk.idOffset()
 	var d delta
 	i, j := 0, 0
 	for i < len(src) || j < len(dd) {
@@ -253,7 +251,7 @@ func (b *Branch[K, V]) compare(dst branch, bp *branchPair, sp span) delta {
 		case i == len(src):
 			c = 1
 		default:
-			c = cmp.Compare(src[i].key(soff), dd[j].key(doff))
+			c = cmp.Compare(src[i].key, dd[j].key)
 		}
 		switch {
 		case c < 0:
@@ -281,14 +279,13 @@ func (b *Branch[K, V]) emit(dst branch, bp *branchPair, ds []delta, ph phase, yi
 		return true
 	}
 	src, dd := b.ordered(), dk.ordered()
-	soff, doff := b.idOff, dk.idOffset()
 	dplan := dst.objPlan()
 	for _, d := range ds {
 		switch ph {
 		case phaseNew:
 			for _, i := range d.news {
 				if !yield(Action{Kind: KindNew, Name: bp.new, Branch: b.name,
-					ID: keyString(src[i].key(soff)), Source: (*V)(src[i].obj)}) {
+					ID: keyString(src[i].key), Source: (*V)(src[i].obj)}) {
 					return false
 				}
 			}
@@ -296,7 +293,7 @@ func (b *Branch[K, V]) emit(dst branch, bp *branchPair, ds []delta, ph phase, yi
 			for _, c := range d.changes {
 				s, t := src[c[0]], dd[c[1]]
 				if !diffObjects(bp.pp, bp.names, b.name, s.obj, t.obj,
-					func() (string, any, any) { return keyString(s.key(soff)), (*V)(s.obj), dplan.object(t.obj) },
+					func() (string, any, any) { return keyString(s.key), (*V)(s.obj), dplan.object(t.obj) },
 					yield) {
 					return false
 				}
@@ -304,7 +301,7 @@ func (b *Branch[K, V]) emit(dst branch, bp *branchPair, ds []delta, ph phase, yi
 		case phaseOld:
 			for _, j := range d.olds {
 				if !yield(Action{Kind: KindOld, Name: bp.old, Branch: b.name,
-					ID: keyString(dd[j].key(doff)), Dest: dplan.object(dd[j].obj)}) {
+					ID: keyString(dd[j].key), Dest: dplan.object(dd[j].obj)}) {
 					return false
 				}
 			}

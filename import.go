@@ -305,7 +305,7 @@ func (b *Branch[K, V]) finish(derive bool) error {
 			continue
 		}
 		if err := any((*V)(e.obj)).(Deriver).Derive(); err != nil {
-			return b.errorf(e.pos(b.srcs), keyString(e.key(b.idOff)), nil, fmt.Errorf("derive: %w", err))
+			return b.errorf(e.pos(b.srcs), keyString(e.key), nil, fmt.Errorf("derive: %w", err))
 		}
 	}
 	return nil
@@ -317,7 +317,7 @@ func (b *Branch[K, V]) finish(derive bool) error {
 func (b *Branch[K, V]) repeated(es []entry[K]) error {
 	dup := -1
 	for i := 1; i < len(es); i++ {
-		if es[i].key(b.idOff) != es[i-1].key(b.idOff) {
+		if es[i].key != es[i-1].key {
 			continue
 		}
 		if dup < 0 || es[i].before(es[dup]) {
@@ -328,10 +328,10 @@ func (b *Branch[K, V]) repeated(es []entry[K]) error {
 		return nil
 	}
 	first := dup - 1
-	for first > 0 && es[first-1].key(b.idOff) == es[dup].key(b.idOff) {
+	for first > 0 && es[first-1].key == es[dup].key {
 		first--
 	}
-	return b.errorf(es[dup].pos(b.srcs), keyString(es[dup].key(b.idOff)), nil,
+	return b.errorf(es[dup].pos(b.srcs), keyString(es[dup].key), nil,
 		fmt.Errorf("%w (first record for this idnumber: %v)", ErrDuplicateID, es[first].pos(b.srcs)))
 }
 

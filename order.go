@@ -13,12 +13,11 @@ const minRun = 32
 // the sort finds them itself.
 const maxRuns = 1 << 12
 
-// sortEntries sorts es by idnumber (the key at offset off in each object),
-// stably: entries with one idnumber keep the order they came in, which is
+// sortEntries sorts es by idnumber, stably: entries with one idnumber keep the order they came in, which is
 // how a repeated idnumber's first record is told from the second. runs are
 // where es's sorted runs start, or nil if not known.
-func sortEntries[K cmp.Ordered](es []entry[K], runs []int, off uintptr) {
-	sortRuns(es, runs, func(x, y entry[K]) bool { return cmp.Less(x.key(off), y.key(off)) })
+func sortEntries[K cmp.Ordered](es []entry[K], runs []int) {
+	sortRuns(es, runs, func(x, y entry[K]) bool { return cmp.Less(x.key, y.key) })
 }
 
 // sortRuns sorts s stably by less. runs, if not nil, are where s's sorted

@@ -21,7 +21,6 @@ type keyed32 struct {
 // sort on inputs shaped like exports: sorted, a few runs, reversed, random
 // with and without repeats, around the sizes where the algorithm changes.
 func TestSortEntries(t *testing.T) {
-	off := unsafe.Offsetof(keyed32{}.ID)
 	shapes := map[string]func(rng *rand.Rand, i, n int) int{
 		"sorted":     func(_ *rand.Rand, i, _ int) int { return i },
 		"two runs":   func(_ *rand.Rand, i, n int) int { return (i%(n/2+1))*2 + i/(n/2+1) },
@@ -39,21 +38,21 @@ func TestSortEntries(t *testing.T) {
 				es := make([]entry[int], n)
 				for i := range objs {
 					objs[i] = keyed32{ID: shape(rng, i, n), Seq: i}
-					es[i] = entry[int]{obj: unsafe.Pointer(&objs[i]), line: int32(i)}
+					es[i] = entry[int]{key: objs[i].ID, obj: unsafe.Pointer(&objs[i]), line: int32(i)}
 				}
 				want := slices.Clone(es)
-				slices.SortStableFunc(want, func(x, y entry[int]) int { return cmp.Compare(x.key(off), y.key(off)) })
+				slices.SortStableFunc(want, func(x, y entry[int]) int { return cmp.Compare(x.key, y.key) })
 				// The runs given, as a branch notes them, or found.
 				runs := []int{0}
 				for i := 1; i < n; i++ {
-					if es[i].key(off) < es[i-1].key(off) {
+					if es[i].key < es[i-1].key {
 						runs = append(runs, i)
 					}
 				}
 				given := slices.Clone(es)
-				sortEntries(given, runs, off)
+				sortEntries(given, runs)
 				require.Equal(t, seqs(want), seqs(given), "runs given")
-				sortEntries(es, nil, off)
+				sortEntries(es, nil)
 				require.Equal(t, seqs(want), seqs(es), "runs found")
 			})
 		}
