@@ -412,7 +412,7 @@ func newListOps[T cmp.Ordered]() *listOps {
 
 // makeSet sorts s and drops its repeated elements, in place.
 func makeSet[T cmp.Ordered](s []T) []T {
-	sortRuns(s, nil, cmp.Less[T])
+	slices.Sort(s)
 	return slices.Compact(s)
 }
 
