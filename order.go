@@ -26,7 +26,7 @@ func sortEntries[K cmp.Ordered](es []entry[K], runs []int) {
 //
 // Exports are mostly sorted already, or made of a few sorted runs: numeric
 // idnumbers compared as text give two runs once they grow a digit ("100000"
-// < "1000000" < "100001"), and so do the lists that accumulate from them.
+// < "1000000" < "100001").
 // So, like Timsort, sortRuns finds the runs and merges them pairwise: n log r
 // comparisons for r runs, and one pass over memory per merge round, instead
 // of n log n comparisons at random places. Input without long runs is cut
