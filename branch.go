@@ -96,7 +96,6 @@ const (
 type branch interface {
 	Name() string
 	Len() int
-	init(name string, t *tree) error
 	objPlan() *objPlan
 	run(ctx context.Context, tick func(records int)) error
 	reset()
@@ -108,9 +107,14 @@ type branch interface {
 	emit(dst branch, bp *branchPair, ds []delta, ph phase, yield func(Action) bool) bool
 	guard() Guard
 	keepUnmatched() bool
-	listElems() int
 	lookup(id string) (any, bool)
 	newObject(rec Record) (any, error)
+}
+
+// newBranch is a branch before NewTree has named it and built its plan.
+type newBranch interface {
+	branch
+	init(name string, t *tree) error
 }
 
 // keyed is the view of a branch with idnumbers of type K, whatever its
@@ -328,18 +332,6 @@ func (b *Branch[K, V]) objects() iter.Seq[unsafe.Pointer] {
 func (b *Branch[K, V]) guard() Guard { return b.Guard }
 
 func (b *Branch[K, V]) keepUnmatched() bool { return b.KeepUnmatched }
-
-// listElems counts the elements of every list attribute in the branch.
-func (b *Branch[K, V]) listElems() int {
-	n := 0
-	for _, e := range b.ordered() {
-		for _, i := range b.plan.lists {
-			f := &b.plan.fields[i]
-			n += reflect.NewAt(f.typ, f.ptr(e.obj)).Elem().Len()
-		}
-	}
-	return n
-}
 
 // lookup finds an object by its idnumber as text.
 func (b *Branch[K, V]) lookup(id string) (any, bool) {

@@ -115,12 +115,29 @@ func checkGuards(p *Plan, d *tree) error {
 		}
 		if n := removes[name]; n > 0 {
 			limit, frac := limits(g.MaxRemoves, g.MaxRemoveFraction, DefaultMaxRemoves, DefaultMaxRemoveFraction)
-			if of := b.listElems(); exceeds(n, of, limit, frac) {
+			if of := branchListElems(b); exceeds(n, of, limit, frac) {
 				return &GuardError{Tree: d.name, Branch: name, Rule: "list removals", Count: n, Of: of, Limit: limit, Fraction: frac}
 			}
 		}
 	}
 	return nil
+}
+
+// branchListElems counts the elements of every list attribute of every
+// object in the branch.
+func branchListElems(b branch) int {
+	p := b.objPlan()
+	if len(p.lists) == 0 {
+		return 0
+	}
+	n := 0
+	for obj := range b.objects() {
+		for _, i := range p.lists {
+			f := &p.fields[i]
+			n += reflect.NewAt(f.typ, f.ptr(obj)).Elem().Len()
+		}
+	}
+	return n
 }
 
 // listElems counts the elements of every list attribute of obj, a pointer

@@ -84,7 +84,7 @@ func NewTree[T any](name string) *Tree[T] {
 			problems = append(problems, fmt.Sprintf("field %s: type %v is not a *dss.Branch[K, V]", sf.Name, sf.Type))
 			continue
 		}
-		b, ok := reflect.New(sf.Type.Elem()).Interface().(branch)
+		b, ok := reflect.New(sf.Type.Elem()).Interface().(newBranch)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("field %s: type %v is not a *dss.Branch[K, V]", sf.Name, sf.Type))
 			continue
