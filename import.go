@@ -263,10 +263,6 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), conv); err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}
-	var zero K
-	if k == zero && (idv == nil || reflect.TypeFor[K]().Kind() == reflect.String) {
-		return b.errorf(pos, "", &keyError{key: IDKey, value: idv, err: ErrNoID}, nil)
-	}
 	var obj *V
 	exists := false
 	if b.objs != nil {
