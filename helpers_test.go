@@ -211,30 +211,26 @@ type fakeTemplate struct {
 	m *memDest
 }
 
-func (f *fakeTemplate) user(a Action, change func(u *dstUser)) error {
+// change applies fn to the object of an action in objs.
+func change[V any](f *fakeTemplate, a Action, objs map[string]V, fn func(*V)) error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
 	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
-	u, ok := f.m.users[a.ID]
+	o, ok := objs[a.ID]
 	if !ok {
-		return fmt.Errorf("no user %s", a.ID)
+		return fmt.Errorf("no %s %s", a.Branch, a.ID)
 	}
-	change(&u)
-	f.m.users[a.ID] = u
+	fn(&o)
+	objs[a.ID] = o
 	return nil
 }
 
-func (f *fakeTemplate) group(a Action, change func(g *group)) error {
-	f.m.mu.Lock()
-	defer f.m.mu.Unlock()
-	f.m.calls = append(f.m.calls, a.Name+":"+a.ID)
-	g, ok := f.m.groups[a.ID]
-	if !ok {
-		return fmt.Errorf("no group %s", a.ID)
-	}
-	change(&g)
-	f.m.groups[a.ID] = g
-	return nil
+func (f *fakeTemplate) user(a Action, fn func(u *dstUser)) error {
+	return change(f, a, f.m.users, fn)
+}
+
+func (f *fakeTemplate) group(a Action, fn func(g *group)) error {
+	return change(f, a, f.m.groups, fn)
 }
 
 func (f *fakeTemplate) NewUsers(ctx context.Context, a Action) error {
