@@ -280,7 +280,12 @@ func checkShape(a Action, hasSource bool) error {
 			return fmt.Errorf("%s actions have no destination value", a.Kind)
 		}
 		n := namesFor(a.Branch, a.Attr)
-		want = map[Kind]string{KindUpdate: n.update, KindAdd: n.add, KindRemove: n.remove}[a.Kind]
+		want = n.update
+		if a.Kind == KindAdd {
+			want = n.add
+		} else if a.Kind == KindRemove {
+			want = n.remove
+		}
 	default:
 		return fmt.Errorf("kind %s cannot be applied", a.Kind)
 	}
