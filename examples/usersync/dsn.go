@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,6 +44,11 @@ func redactDSN(dsn string) string {
 	p, err := parseDSN(dsn)
 	if err != nil {
 		return "(a DSN that does not parse, not shown)"
+	}
+	// A DSN with a newline or an escape in it would break or hide the line
+	// it is shown in.
+	if strings.ContainsFunc(p.shown, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return strconv.Quote(p.shown)
 	}
 	return p.shown
 }

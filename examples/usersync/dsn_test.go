@@ -264,3 +264,12 @@ func FuzzRedactDSN(f *testing.F) {
 		require.Contains(t, p.secrets, config.Password, "shown as %q", p.shown)
 	})
 }
+
+// TestRedactDSNControlCharacters: a DSN is shown on one printable line.
+func TestRedactDSNControlCharacters(t *testing.T) {
+	got := redactDSN("host=127.0.0.1 application_name='a\nb\x1b[8m' password=S3cret dbname=x")
+	require.NotContains(t, got, "S3cret")
+	require.NotContains(t, got, "\n")
+	require.NotContains(t, got, "\x1b")
+	require.Contains(t, got, `\n`)
+}
