@@ -345,8 +345,8 @@ func (b *Branch[K, V]) lookup(id string) (any, bool) {
 // newObject decodes a record into a new object outside the branch.
 func (b *Branch[K, V]) newObject(rec Record) (any, error) {
 	obj := new(V)
-	if err := b.plan.decode(unsafe.Pointer(obj), rec, false, false, true); err != nil {
-		return nil, err
+	if ke := b.plan.decode(unsafe.Pointer(obj), rec, false, false, true); ke != nil {
+		return nil, ke
 	}
 	b.plan.normalize(unsafe.Pointer(obj))
 	return obj, nil

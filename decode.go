@@ -54,7 +54,7 @@ func (e *keyError) Unwrap() error { return e.err }
 // and a scalar may only repeat the value it has, or fill a zero one. When
 // hasID is true the object already holds the record's idnumber (the branch
 // converted it to find the object), so it is not converted again.
-func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, hasID, ignoreUnknown bool) error {
+func (p *objPlan) decode(obj unsafe.Pointer, rec Record, merge, hasID, ignoreUnknown bool) *keyError {
 	var seen uint64     // fields set by this record, the first 64
 	var seenMore []bool // and the others, for very wide types
 	for key, v := range rec {
@@ -104,8 +104,88 @@ func (p *objPlan) duplicate(rec Record, key string, i int) error {
 			other = k
 		}
 	}
-	a, b := min(other, key), max(other, key)
+	return p.duplicateKeys(other, key, i)
+}
+
+// duplicateKeys is the ErrDuplicateKey error of two keys of field i.
+func (p *objPlan) duplicateKeys(k1, k2 string, i int) error {
+	a, b := min(k1, k2), max(k1, k2)
 	return fmt.Errorf("%w: %q and %q both name field %s", ErrDuplicateKey, a, b, p.fields[i].goName)
+}
+
+// A rowPlan says how the rows of a RowImporter with the given keys decode:
+// the field of each column, made once per import instead of looking up
+// every key of every record.
+type rowPlan struct {
+	keys []string // what it was made for
+	cols []int    // the field of each column, or skipCol, unknownCol, dupCol
+	errs []error  // for a dupCol, its ErrDuplicateKey
+	id   int      // the column of the idnumber; -1 if none
+}
+
+const (
+	skipCol    = -1 // an unknown key the branch ignores
+	unknownCol = -2 // an unknown key: ErrUnknownKey
+	dupCol     = -3 // a key of a field an earlier column has: ErrDuplicateKey
+)
+
+// madeFor reports whether rp was made for keys: the same slice, as a
+// RowImporter gives for every row of one import.
+func (rp *rowPlan) madeFor(keys []string) bool {
+	return len(keys) == len(rp.keys) && (len(keys) == 0 || &keys[0] == &rp.keys[0])
+}
+
+// rowPlan maps keys to fields. A key's error is the error of the first row
+// that has a value for it, as it is for a record that has the key.
+func (p *objPlan) rowPlan(keys []string, ignoreUnknown bool) rowPlan {
+	rp := rowPlan{keys: keys, cols: make([]int, len(keys)), errs: make([]error, len(keys)), id: -1}
+	first := make(map[int]int, len(keys)) // field -> its first column
+	for j, key := range keys {
+		i, ok := p.index(key)
+		switch {
+		case !ok && ignoreUnknown:
+			rp.cols[j] = skipCol
+		case !ok:
+			rp.cols[j] = unknownCol
+		default:
+			if k, dup := first[i]; dup {
+				rp.cols[j], rp.errs[j] = dupCol, p.duplicateKeys(keys[k], key, i)
+				continue
+			}
+			first[i], rp.cols[j] = j, i
+			if i == p.id {
+				rp.id = j
+			}
+		}
+	}
+	return rp
+}
+
+// decodeRow is decode for a row of text values with the keys rp was made
+// for; the object holds the row's idnumber already.
+func (p *objPlan) decodeRow(obj unsafe.Pointer, rp *rowPlan, keys, row []string, merge bool) *keyError {
+	for j, s := range row {
+		i := rp.cols[j]
+		var err error
+		switch {
+		case i == skipCol || i == p.id:
+			continue
+		case i == unknownCol:
+			err = ErrUnknownKey
+		case i == dupCol:
+			err = rp.errs[j]
+		case p.fields[i].list:
+			err = p.fields[i].appendText(obj, s)
+		case merge:
+			err = p.fields[i].mergeScalar(obj, s)
+		default:
+			err = assignText(p.fields[i].ptr(obj), p.fields[i].typ, s)
+		}
+		if err != nil {
+			return &keyError{key: keys[j], value: s, err: err}
+		}
+	}
+	return nil
 }
 
 // mergeScalar sets a zero scalar, accepts an equal one, refuses a different one.
@@ -181,6 +261,20 @@ func (f *field) appendList(obj unsafe.Pointer, v any) error {
 		return nil
 	}
 	return f.appendElem(p, v)
+}
+
+// appendText appends s to the list field, without boxing it when the list
+// holds strings.
+func (f *field) appendText(obj unsafe.Pointer, s string) error {
+	if f.elem.Kind() != reflect.String {
+		return f.appendElem(f.ptr(obj), s)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w to %v: %w", ErrConvert, f.elem, errNotUTF8)
+	}
+	sp := (*[]string)(f.ptr(obj))
+	*sp = append(*sp, s)
+	return nil
 }
 
 func (f *field) appendElem(p unsafe.Pointer, v any) error {
@@ -278,6 +372,20 @@ func assign(p unsafe.Pointer, t reflect.Type, v any) error {
 	if err != nil {
 		return fmt.Errorf("%w to %v: %w", ErrConvert, t, err)
 	}
+	return nil
+}
+
+// assignText is assign for a text value, without boxing it for a field of a
+// string kind, the usual field of a CSV column: boxing cost an allocation
+// per field.
+func assignText(p unsafe.Pointer, t reflect.Type, s string) error {
+	if t.Kind() != reflect.String {
+		return assign(p, t, s)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w to %v: %w", ErrConvert, t, errNotUTF8)
+	}
+	*(*string)(p) = s
 	return nil
 }
 
@@ -525,7 +633,7 @@ func vetID(v any, trim bool) (any, error) {
 func toString(v any) (string, error) {
 	s, err := anyString(v)
 	if err == nil && !utf8.ValidString(s) {
-		return "", errors.New("not valid UTF-8")
+		return "", errNotUTF8
 	}
 	return s, err
 }
@@ -572,6 +680,7 @@ func floatString(f float64, bits int) (string, error) {
 }
 
 var (
+	errNotUTF8   = errors.New("not valid UTF-8")
 	errNotFinite = errors.New("not a finite number")
 	errNotInt    = errors.New("not an integer")
 	errNotBool   = errors.New("a number other than 0 or 1")

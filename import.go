@@ -120,6 +120,65 @@ type SizeHinter interface {
 	SizeHint() int
 }
 
+// A RowImporter is the optional upgrade of an Importer whose records all
+// have the same keys in the same order, and text values: a CSV file's rows.
+// It yields each record as its values in the order of its keys, so that dss
+// maps the keys to fields once per import rather than once per record, and
+// no value is boxed into a Record. dsscsv's Importer is one; RowsFunc makes
+// one of a function.
+//
+// dss calls ImportRows instead of Import when the branch has no Filter and
+// no Preprocess, which need Records. Both must yield the same records: a row
+// is the Record that maps keys[i] to row[i] for each i < len(row).
+type RowImporter interface {
+	Importer
+	// ImportRows calls yield once per record, in order, with keys, the
+	// same slice for every record of one ImportRows, and the record's
+	// values. A row shorter than keys lacks the keys past its end; a
+	// longer one is an error. yield keeps neither slice, only the strings.
+	// ImportRows returns ErrSkipRows, before it yields anything, when
+	// this import cannot be given as rows; dss then calls Import.
+	ImportRows(ctx context.Context, yield func(keys, row []string) error) error
+}
+
+// ErrSkipRows is what RowImporter.ImportRows returns, before yielding any
+// row, when its records cannot be given as rows of text (a dsscsv column
+// split into a list): dss then calls Import. database/sql's driver.ErrSkip
+// is the same idea.
+var ErrSkipRows = errors.New("records cannot be given as rows")
+
+// RowsFunc returns a RowImporter that calls f, which yields rows of text
+// with the given keys: row[i] is the value of keys[i]. It is the
+// ImporterFunc of records with fixed keys (memberships derived from users,
+// say), and cheaper than one, since no Record is made; a branch with a
+// Filter or a Preprocess is given Records made of the rows. f may reuse one
+// row slice for every row.
+func RowsFunc(keys []string, f func(ctx context.Context, yield func(row []string) error) error) RowImporter {
+	return rowsFunc{keys: slices.Clone(keys), f: f}
+}
+
+type rowsFunc struct {
+	keys []string
+	f    func(ctx context.Context, yield func(row []string) error) error
+}
+
+func (r rowsFunc) ImportRows(ctx context.Context, yield func(keys, row []string) error) error {
+	return r.f(ctx, func(row []string) error { return yield(r.keys, row) })
+}
+
+func (r rowsFunc) Import(ctx context.Context, yield func(Record) error) error {
+	return r.f(ctx, func(row []string) error {
+		if len(row) > len(r.keys) {
+			return fmt.Errorf("row of %d values for %d keys", len(row), len(r.keys))
+		}
+		rec := make(Record, len(row))
+		for i, v := range row {
+			rec[r.keys[i]] = v
+		}
+		return yield(rec)
+	})
+}
+
 // MaxSizeHint caps a SizeHinter's estimate, so that a wrong one cannot
 // reserve memory out of proportion.
 const MaxSizeHint = 1 << 24
@@ -195,11 +254,12 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 	positioner, _ := b.Importer.(Positioner)
 	hinter, _ := b.Importer.(SizeHinter)
 	n := 0
-	yield := func(rec Record) error {
+	// next counts a record and says where it came from.
+	next := func() (Pos, error) {
 		n++
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return Pos{}, err
 			}
 			if tick != nil {
 				tick(n)
@@ -213,9 +273,15 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 				}
 			}
 		}
-		pos := Pos{Line: n}
 		if positioner != nil {
-			pos = positioner.Position()
+			return positioner.Position(), nil
+		}
+		return Pos{Line: n}, nil
+	}
+	yield := func(rec Record) error {
+		pos, err := next()
+		if err != nil {
+			return err
 		}
 		if b.Filter != nil && !b.Filter(rec) {
 			return nil
@@ -227,7 +293,24 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 		}
 		return b.put(rec, pos)
 	}
-	err := b.Importer.Import(ctx, yield)
+	// Filter and Preprocess take Records: rows are for branches without.
+	rows, useRows := b.Importer.(RowImporter)
+	useRows = useRows && b.Filter == nil && b.Preprocess == nil
+	var err error
+	if useRows {
+		var rp rowPlan
+		err = rows.ImportRows(ctx, func(keys, row []string) error {
+			pos, err := next()
+			if err != nil {
+				return err
+			}
+			return b.putRow(&rp, keys, row, pos)
+		})
+		useRows = !(errors.Is(err, ErrSkipRows) && n == 0)
+	}
+	if !useRows {
+		err = b.Importer.Import(ctx, yield)
+	}
 	if tick != nil {
 		tick(n)
 	}
@@ -263,6 +346,39 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 	if err := assign(unsafe.Pointer(&k), reflect.TypeFor[K](), conv); err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}
+	return b.add(k, pos, func(obj unsafe.Pointer, merge bool) *keyError {
+		return b.plan.decode(obj, rec, merge, true, b.IgnoreUnknownKeys)
+	})
+}
+
+// putRow is put for a row of a RowImporter, decoded as rp says, which it
+// makes when keys are new.
+func (b *Branch[K, V]) putRow(rp *rowPlan, keys, row []string, pos Pos) error {
+	if !rp.madeFor(keys) {
+		*rp = b.plan.rowPlan(keys, b.IgnoreUnknownKeys)
+	}
+	if len(row) > len(keys) {
+		return b.errorf(pos, "", nil, fmt.Errorf("row of %d values for %d keys", len(row), len(keys)))
+	}
+	if rp.id < 0 || rp.id >= len(row) {
+		return b.errorf(pos, "", &keyError{key: IDKey, err: ErrNoID}, nil)
+	}
+	id, err := checkID(row[rp.id], b.TrimID)
+	if err != nil {
+		return b.errorf(pos, "", &keyError{key: keys[rp.id], value: row[rp.id], err: err}, nil)
+	}
+	var k K
+	if err := assignText(unsafe.Pointer(&k), reflect.TypeFor[K](), id); err != nil {
+		return b.errorf(pos, "", &keyError{key: keys[rp.id], value: row[rp.id], err: err}, nil)
+	}
+	return b.add(k, pos, func(obj unsafe.Pointer, merge bool) *keyError {
+		return b.plan.decodeRow(obj, rp, keys, row, merge)
+	})
+}
+
+// add decodes a record whose idnumber is k into the object with that
+// idnumber, or into a new one that it then inserts.
+func (b *Branch[K, V]) add(k K, pos Pos, decode func(obj unsafe.Pointer, merge bool) *keyError) error {
 	var obj *V
 	exists := false
 	if b.objs != nil {
@@ -272,8 +388,7 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		obj = new(V)
 		*(*K)(unsafe.Add(unsafe.Pointer(obj), b.idOff)) = k
 	}
-	if err := b.plan.decode(unsafe.Pointer(obj), rec, exists, true, b.IgnoreUnknownKeys); err != nil {
-		ke := err.(*keyError)
+	if ke := decode(unsafe.Pointer(obj), exists); ke != nil {
 		if ce, ok := ke.err.(*conflictError); ok {
 			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact
 		}

@@ -109,8 +109,9 @@ type Importer struct {
 }
 
 var _ interface {
-	dss.Importer
+	dss.RowImporter
 	dss.Positioner
+	dss.SizeHinter
 } = (*Importer)(nil)
 
 // Open returns an Importer that reads the file at path, opening it anew at
@@ -164,6 +165,23 @@ func (im *Importer) Position() dss.Pos { return im.pos }
 // records being yielded, so that parsing runs on another core. It has
 // stopped reading when Import returns, however Import ends.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) error {
+	return im.start(ctx, &run{im: im, yield: yield})
+}
+
+// ImportRows is Import for dss.RowImporter: it yields each row's fields, in
+// the order of the keys (the columns, renamed), without making a Record.
+// dss calls it instead of Import where it can. A file whose rows would not
+// be text (Lists is set) returns dss.ErrSkipRows at once, and dss calls
+// Import.
+func (im *Importer) ImportRows(ctx context.Context, yield func(keys, row []string) error) error {
+	if len(im.Lists) > 0 {
+		return dss.ErrSkipRows
+	}
+	return im.start(ctx, &run{im: im, rows: yield})
+}
+
+// start opens the input and runs r on it.
+func (im *Importer) start(ctx context.Context, r *run) error {
 	im.pos, im.size, im.hint = dss.Pos{Source: im.name}, 0, 0
 	if err := ctx.Err(); err != nil {
 		return err
@@ -191,7 +209,6 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) er
 	if src == nil {
 		return im.errorf(0, 0, errors.New("no reader: make the Importer with Open or New"))
 	}
-	r := &run{im: im, yield: yield}
 	return r.run(ctx, src)
 }
 
@@ -227,7 +244,8 @@ func (im *Importer) errorf(line, col int, err error) *Error {
 // run is the state of one Import.
 type run struct {
 	im    *Importer
-	yield func(dss.Record) error
+	yield func(dss.Record) error         // Import's
+	rows  func(keys, row []string) error // or ImportRows's
 	guard *guard
 	cr    *csv.Reader
 
@@ -312,13 +330,24 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 					return err
 				}
 			}
-			clear(rec)
 			start := 0
 			if i > 0 {
 				start = b.ends[i-1]
 			}
+			im.pos = dss.Pos{Source: im.name, Line: line}
+			if i == b.hintRow {
+				im.hint = b.hint
+			}
+			fields := b.fields[start:b.ends[i]]
+			if r.rows != nil {
+				if err := r.rows(r.keys, fields); err != nil {
+					return err
+				}
+				continue
+			}
+			clear(rec)
 			// A short row (AllowShortRows) fills the first columns only.
-			for j, f := range b.fields[start:b.ends[i]] {
+			for j, f := range fields {
 				// csv.Reader makes one string per row and slices the
 				// fields from it: one allocation per row, not per field.
 				// An object keeps all of its row's fields, so sharing
@@ -329,10 +358,6 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 				} else {
 					rec[r.keys[j]] = f
 				}
-			}
-			im.pos = dss.Pos{Source: im.name, Line: line}
-			if i == b.hintRow {
-				im.hint = b.hint
 			}
 			if err := r.yield(rec); err != nil {
 				return err

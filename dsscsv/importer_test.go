@@ -258,6 +258,34 @@ func TestImport(t *testing.T) {
 				t.Errorf("records (-want +got):\n%s", diff)
 			}
 			assert.Equal(t, tt.lines, lines, "Position().Line of each record")
+
+			// ImportRows yields the same records as rows, or, for a file
+			// with list columns, declines.
+			im = dsscsv.New(strings.NewReader(tt.input), "csv")
+			if tt.setup != nil {
+				tt.setup(im)
+			}
+			var rows []dss.Record
+			lines = nil
+			err = im.ImportRows(context.Background(), func(keys, row []string) error {
+				r := dss.Record{}
+				for i, v := range row {
+					r[keys[i]] = v
+				}
+				rows = append(rows, r)
+				lines = append(lines, im.Position().Line)
+				return nil
+			})
+			if len(im.Lists) > 0 {
+				require.ErrorIs(t, err, dss.ErrSkipRows)
+				assert.Empty(t, rows)
+				return
+			}
+			require.NoError(t, err)
+			if diff := cmp.Diff(tt.want, rows); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			assert.Equal(t, tt.lines, lines, "Position().Line of each row")
 		})
 	}
 }
@@ -1343,6 +1371,38 @@ func FuzzImport(f *testing.F) {
 			}
 		}
 
+		// (6) ImportRows yields the rows Import yields as records, with
+		// the same positions, and fails as it does.
+		for _, allowShort := range []bool{false, true} {
+			viaRecords := dsscsv.New(strings.NewReader(input), "fuzz.csv")
+			viaRows := dsscsv.New(strings.NewReader(input), "fuzz.csv")
+			var want, got []posRecord
+			for _, im := range []*dsscsv.Importer{viaRecords, viaRows} {
+				im.Comma, im.LazyQuotes, im.AllowShortRows = comma, lazy, allowShort
+			}
+			wantErr := viaRecords.Import(context.Background(), func(r dss.Record) error {
+				want = append(want, posRecord{maps.Clone(r), viaRecords.Position()})
+				return nil
+			})
+			gotErr := viaRows.ImportRows(context.Background(), func(keys, row []string) error {
+				if len(row) > len(keys) {
+					t.Fatalf("row %q is longer than keys %q", row, keys)
+				}
+				r := dss.Record{}
+				for i, v := range row {
+					r[keys[i]] = v
+				}
+				got = append(got, posRecord{r, viaRows.Position()})
+				return nil
+			})
+			if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+				t.Fatalf("ImportRows: %v, Import: %v", gotErr, wantErr)
+			}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(posRecord{})); diff != "" {
+				t.Fatalf("ImportRows (-Import +ImportRows):\n%s", diff)
+			}
+		}
+
 		// (2) Write cells derived from the input, import them.
 		cells := strings.Split(input, "|")
 		var rows [][]string
@@ -1366,6 +1426,12 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("written cells (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// posRecord is a record and where it was.
+type posRecord struct {
+	rec dss.Record
+	pos dss.Pos
 }
 
 // crlf is what encoding/csv makes of a written value: "\r\n" reads as "\n".

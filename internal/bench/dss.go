@@ -104,19 +104,18 @@ func importDSS(dir string) (func() (map[string]int, error), error) {
 	}, nil
 }
 
-// departmentGroups derives the source's groups from its users: one record
-// per membership, which dss accumulates into one group per department. It
-// reuses one Record, as dss.Importer allows, so that the figures are dss's
-// and not this program's.
+// departmentGroups derives the source's groups from its users: one row
+// (idnumber, members) per membership, which dss accumulates into one group
+// per department, as examples/usersync does.
 func departmentGroups(users *dss.Branch[string, srcUser]) dss.Importer {
-	return dss.ImporterFunc(func(ctx context.Context, yield func(dss.Record) error) error {
-		rec := dss.Record{}
+	return dss.RowsFunc([]string{"idnumber", "members"}, func(ctx context.Context, yield func([]string) error) error {
+		row := make([]string, 2)
 		for id, u := range users.All() {
 			if u.Department == "" {
 				continue
 			}
-			rec["idnumber"], rec["members"] = u.Department, id
-			if err := yield(rec); err != nil {
+			row[0], row[1] = u.Department, id
+			if err := yield(row); err != nil {
 				return err
 			}
 		}
