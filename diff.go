@@ -150,52 +150,78 @@ func (t *Tree[T]) Diff(dst AnyTree) iter.Seq[Action] {
 			d.mu.RLock()
 			defer d.mu.RUnlock()
 		}
-		diffTrees(s, d)(yield)
+		compareTrees(s, d).actions(yield)
 	}
 }
 
-func diffTrees(s, d *tree) iter.Seq[Action] {
-	return func(yield func(Action) bool) {
-		var pairs []*branchPair
-		for _, sb := range s.branches {
-			db, ok := d.byName[sb.Name()]
-			if !ok {
-				if !yield(Action{Kind: KindError, Name: "err_no_branch", Branch: sb.Name(),
-					Err: fmt.Errorf("%w: tree %s has it, tree %s does not", ErrNoBranch, s.name, d.name)}) {
-					return
-				}
-				continue
-			}
-			pairs = append(pairs, newBranchPair(sb, db))
+// treeDiff is two trees compared: the model errors, and what differs in
+// each pair of branches, from which actions are made as they are yielded.
+type treeDiff struct {
+	errs   []Action // model errors, the plan's first actions
+	pairs  []*branchPair
+	deltas [][]delta // per pair, per span
+}
+
+// compareTrees pairs the branches of s and d and compares each pair.
+func compareTrees(s, d *tree) *treeDiff {
+	td := &treeDiff{}
+	for _, sb := range s.branches {
+		db, ok := d.byName[sb.Name()]
+		if !ok {
+			td.errs = append(td.errs, Action{Kind: KindError, Name: "err_no_branch", Branch: sb.Name(),
+				Err: fmt.Errorf("%w: tree %s has it, tree %s does not", ErrNoBranch, s.name, d.name)})
+			continue
 		}
-		for _, db := range d.branches {
-			if _, ok := s.byName[db.Name()]; !ok {
-				if !yield(Action{Kind: KindError, Name: "err_no_branch", Branch: db.Name(),
-					Err: fmt.Errorf("%w: tree %s has it, tree %s does not", ErrNoBranch, d.name, s.name)}) {
-					return
-				}
+		td.pairs = append(td.pairs, newBranchPair(sb, db))
+	}
+	for _, db := range d.branches {
+		if _, ok := s.byName[db.Name()]; !ok {
+			td.errs = append(td.errs, Action{Kind: KindError, Name: "err_no_branch", Branch: db.Name(),
+				Err: fmt.Errorf("%w: tree %s has it, tree %s does not", ErrNoBranch, d.name, s.name)})
+		}
+	}
+	for _, bp := range td.pairs {
+		for _, a := range bp.pp.problems {
+			a.Branch = bp.src.Name()
+			td.errs = append(td.errs, a)
+		}
+	}
+	td.deltas = compareAll(td.pairs)
+	return td
+}
+
+// count returns the number of actions the diff yields, so that a plan can
+// be allocated once at its size.
+func (td *treeDiff) count() int {
+	n := len(td.errs)
+	for p, ds := range td.deltas {
+		for _, d := range ds {
+			n += len(d.news) + d.changed
+			if !td.pairs[p].dst.keepUnmatched() {
+				n += len(d.olds)
 			}
 		}
-		for _, bp := range pairs {
-			for _, a := range bp.pp.problems {
-				a.Branch = bp.src.Name()
-				if !yield(a) {
-					return
-				}
-			}
+	}
+	return n
+}
+
+// actions yields the actions in the order Diff documents.
+func (td *treeDiff) actions(yield func(Action) bool) {
+	for _, a := range td.errs {
+		if !yield(a) {
+			return
 		}
-		deltas := compareAll(pairs)
-		for _, ph := range []phase{phaseNew, phaseChange} {
-			for p, bp := range pairs {
-				if !bp.src.emit(bp.dst, bp, deltas[p], ph, yield) {
-					return
-				}
-			}
-		}
-		for p := len(pairs) - 1; p >= 0; p-- {
-			if bp := pairs[p]; !bp.dst.keepUnmatched() && !bp.src.emit(bp.dst, bp, deltas[p], phaseOld, yield) {
+	}
+	for _, ph := range []phase{phaseNew, phaseChange} {
+		for p, bp := range td.pairs {
+			if !bp.src.emit(bp.dst, bp, td.deltas[p], ph, yield) {
 				return
 			}
+		}
+	}
+	for p := len(td.pairs) - 1; p >= 0; p-- {
+		if bp := td.pairs[p]; !bp.dst.keepUnmatched() && !bp.src.emit(bp.dst, bp, td.deltas[p], phaseOld, yield) {
+			return
 		}
 	}
 }
@@ -210,6 +236,7 @@ type delta struct {
 	news    []int    // source objects the destination lacks
 	changes [][2]int // objects on both sides that differ (source, destination)
 	olds    []int    // destination objects the source lacks
+	changed int      // the actions the changes make
 }
 
 // spans cuts the branch pair into stretches of about size source objects,
@@ -261,8 +288,9 @@ func (b *Branch[K, V]) compare(dst branch, bp *branchPair, sp span) delta {
 			d.olds = append(d.olds, sp.dlo+j)
 			j++
 		default:
-			if !bp.pp.equal(src[i].obj, dd[j].obj) {
+			if n := bp.pp.count(src[i].obj, dd[j].obj); n > 0 {
 				d.changes = append(d.changes, [2]int{sp.slo + i, sp.dlo + j})
+				d.changed += n
 			}
 			i++
 			j++
@@ -310,14 +338,31 @@ func (b *Branch[K, V]) emit(dst branch, bp *branchPair, ds []delta, ph phase, yi
 	return true
 }
 
-// equal reports whether two objects agree on every synced attribute.
-func (pp *pairPlan) equal(s, d unsafe.Pointer) bool {
+// count returns the number of attribute actions between two objects, 0
+// when they agree on every synced attribute.
+func (pp *pairPlan) count(s, d unsafe.Pointer) int {
+	n := 0
 	for _, pf := range pp.fields {
-		if !pf.src.equal(pf.src.ptr(s), pf.dst.ptr(d)) {
-			return false
+		sp, dp := pf.src.ptr(s), pf.dst.ptr(d)
+		switch {
+		case pf.src.equal(sp, dp):
+		case pf.src.list:
+			n += countList(pf, sp, dp)
+		default:
+			n++
 		}
 	}
-	return true
+	return n
+}
+
+// countList counts the elements two different lists differ by. It is apart
+// from count so that only lists that differ allocate the counter the
+// closures share.
+func countList(pf pairField, sp, dp unsafe.Pointer) int {
+	n := 0
+	one := func(unsafe.Pointer) { n++ }
+	pf.src.ops.diff(sp, dp, one, one)
+	return n
 }
 
 // spanSize is how many source objects one task of compareAll compares, and

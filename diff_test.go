@@ -208,6 +208,7 @@ func TestDiffModelErrors(t *testing.T) {
 		"err_no_attr users extra",
 	}
 	require.Equal(t, want, names)
+	require.Equal(t, len(got), compareTrees(&src.t, dst.core()).count(), "counted before they are made")
 	require.ErrorIs(t, got[0].Err, ErrNoBranch)
 	require.ErrorIs(t, got[2].Err, ErrIntegrity)
 	require.ErrorIs(t, got[3].Err, ErrNoAttr)

@@ -185,6 +185,11 @@ func mustPlan(t testing.TB, ds *Datastore[srcTree, dstTree]) *Plan {
 	if err := p.Refusal(); err != nil {
 		t.Fatalf("plan refused: %v", err)
 	}
+	// The diff counts the actions before it makes them, so that the plan
+	// is allocated once, at its size.
+	if len(p.Actions) != cap(p.Actions) {
+		t.Fatalf("plan of %d actions has capacity %d", len(p.Actions), cap(p.Actions))
+	}
 	return p
 }
 
