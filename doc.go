@@ -92,6 +92,13 @@
 // key and value. The subpackages dsscsv, dssjsonl and dsssql import CSV
 // files, JSON Lines files and SQL queries.
 //
+// Records with fixed keys and text values, a CSV file's rows, can come as
+// rows instead: a [RowImporter] (dsscsv's Importer, or [RowsFunc] for your
+// own code) yields each record's values in the order of its keys, which dss
+// maps to fields once per import instead of once per record. A row decodes
+// as its Record would; Filter and Preprocess, which take Records, are given
+// Records made of the rows.
+//
 // # Plan, print, apply
 //
 // [Datastore.Plan] lists the actions that make the destination equal to the

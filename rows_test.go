@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,3 +279,32 @@ func (s *skipper) ImportRows(ctx context.Context, yield func(keys, row []string)
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// Records with fixed keys, here courses as lines of text, can be yielded as
+// rows of values in the order of their keys: dss maps the keys to fields
+// once, and makes no Record per line.
+func ExampleRowsFunc() {
+	// In a program: f, err := os.Open("courses.txt")
+	const coursesTxt = "c1 Algebra 5\nc2 Biology 4\n"
+
+	source := dss.NewTree[catalog]("source")
+	source.Branches.Courses.Importer = dss.RowsFunc([]string{"idnumber", "name", "credits"},
+		func(ctx context.Context, yield func(row []string) error) error {
+			for line := range strings.Lines(coursesTxt) {
+				if err := yield(strings.Fields(line)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err := source.Import(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for id, c := range source.Branches.Courses.All() {
+		fmt.Println(id, c.Name, c.Credits)
+	}
+	// Output:
+	// c1 Algebra 5
+	// c2 Biology 4
+}

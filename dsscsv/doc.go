@@ -10,6 +10,11 @@
 //	users.Lists = map[string]string{"groups": ","}
 //	source.Branches.Users.Importer = users
 //
+// It is also a dss.RowImporter: dss asks for the rows themselves, the
+// fields in the order of the columns, and decodes them by position without
+// making a Record per row, unless the branch has a Filter or a Preprocess,
+// or Lists is set (a list column is not text).
+//
 // The Importer is a dss.Positioner, so a bad value is reported with the file
 // and line of its row:
 //
