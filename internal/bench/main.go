@@ -223,6 +223,7 @@ func summarize(runs []*result) *summary {
 	s.PeakRSSBytes = int64(med(func(r *result) float64 { return float64(r.PeakRSSBytes) }))
 	s.HeapAlloc = uint64(med(func(r *result) float64 { return float64(r.HeapAlloc) }))
 	s.Mallocs = uint64(med(func(r *result) float64 { return float64(r.Mallocs) }))
+	s.LiveBytes = uint64(med(func(r *result) float64 { return float64(r.LiveBytes) }))
 	return s
 }
 

@@ -31,7 +31,8 @@ func TestScenario(t *testing.T) {
 			if !maps.Equal(r.Actions, want) {
 				t.Errorf("n=%d: %s:\n%s", n, side, diffCounts("got", r.Actions, "want", want))
 			}
-			if r.N != n || r.TotalSeconds <= 0 || r.Mallocs == 0 || r.HeapAlloc == 0 || r.PeakRSSBytes == 0 {
+			if r.N != n || r.TotalSeconds <= 0 || r.Mallocs == 0 || r.HeapAlloc == 0 || r.PeakRSSBytes == 0 ||
+				r.LiveBytes == 0 || r.LiveBytes > r.HeapAlloc {
 				t.Errorf("n=%d: %s: implausible figures %+v", n, side, r)
 			}
 		}

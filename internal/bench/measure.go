@@ -16,6 +16,7 @@ type result struct {
 	PeakRSSBytes  int64          `json:"peak_rss_bytes"`
 	HeapAlloc     uint64         `json:"heap_alloc_bytes"`
 	Mallocs       uint64         `json:"mallocs"`
+	LiveBytes     uint64         `json:"live_bytes"`
 	Actions       map[string]int `json:"actions"`
 }
 
@@ -53,6 +54,11 @@ func measure(name, dir string, n int) (*result, error) {
 	}
 	t2 := time.Now()
 	runtime.ReadMemStats(&after)
+	// What is still alive at the end, the trees above all, once the
+	// garbage is collected: measured after the clock and the peak.
+	var live runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&live)
 	runtime.KeepAlive(diff) // the trees stay alive until the end, as in a sync program
 	r := &result{
 		N:             n,
@@ -62,6 +68,9 @@ func measure(name, dir string, n int) (*result, error) {
 		HeapAlloc:     after.TotalAlloc - before.TotalAlloc,
 		Mallocs:       after.Mallocs - before.Mallocs,
 		Actions:       fill(actions),
+	}
+	if live.HeapAlloc > before.HeapAlloc {
+		r.LiveBytes = live.HeapAlloc - before.HeapAlloc
 	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
