@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,16 +130,19 @@ const (
 	dupCol     = -3 // a key of a field an earlier column has: ErrDuplicateKey
 )
 
-// madeFor reports whether rp was made for keys: the same slice, as a
-// RowImporter gives for every row of one import.
+// madeFor reports whether rp was made for keys. A RowImporter gives the
+// same keys for every row of one import, so this is a comparison of
+// strings that share their bytes; comparing them, rather than trusting the
+// slice to be the same, keeps an importer that changes its keys between
+// rows from decoding a row into the wrong fields.
 func (rp *rowPlan) madeFor(keys []string) bool {
-	return len(keys) == len(rp.keys) && (len(keys) == 0 || &keys[0] == &rp.keys[0])
+	return rp.cols != nil && slices.Equal(keys, rp.keys)
 }
 
 // rowPlan maps keys to fields. A key's error is the error of the first row
 // that has a value for it, as it is for a record that has the key.
 func (p *objPlan) rowPlan(keys []string, ignoreUnknown bool) rowPlan {
-	rp := rowPlan{keys: keys, cols: make([]int, len(keys)), errs: make([]error, len(keys)), id: -1}
+	rp := rowPlan{keys: slices.Clone(keys), cols: make([]int, len(keys)), errs: make([]error, len(keys)), id: -1}
 	first := make(map[int]int, len(keys)) // field -> its first column
 	for j, key := range keys {
 		i, ok := p.index(key)

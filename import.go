@@ -132,10 +132,11 @@ type SizeHinter interface {
 // is the Record that maps keys[i] to row[i] for each i < len(row).
 type RowImporter interface {
 	Importer
-	// ImportRows calls yield once per record, in order, with keys, the
-	// same slice for every record of one ImportRows, and the record's
-	// values. A row shorter than keys lacks the keys past its end; a
-	// longer one is an error. yield keeps neither slice, only the strings.
+	// ImportRows calls yield once per record, in order, with its keys and
+	// its values. The keys are meant to stay the same for every record of
+	// one ImportRows (dss maps them to fields again whenever they change).
+	// A row shorter than keys lacks the keys past its end; a longer one is
+	// an error. yield keeps neither slice, only the strings.
 	// ImportRows returns ErrSkipRows, before it yields anything, when
 	// this import cannot be given as rows; dss then calls Import.
 	ImportRows(ctx context.Context, yield func(keys, row []string) error) error

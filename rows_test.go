@@ -308,3 +308,31 @@ func ExampleRowsFunc() {
 	// c1 Algebra 5
 	// c2 Biology 4
 }
+
+// TestRowsKeysChange: an importer that changes its keys between rows, even
+// in the same slice, has each row decoded by the keys it came with.
+func TestRowsKeysChange(t *testing.T) {
+	keys := []string{"idnumber", "name", "title"}
+	rows := rowImporterFunc(func(ctx context.Context, yield func(keys, row []string) error) error {
+		if err := yield(keys, []string{"1", "Ann", "Dr"}); err != nil {
+			return err
+		}
+		keys[1], keys[2] = "title", "name" // the same slice, other keys
+		return yield(keys, []string{"2", "Prof", "Bo"})
+	})
+	got, err := importRows(t, rows, func(tr *rowTree) *dss.Branch[string, rowObj] { return tr.Objs }, func(*dss.Branch[string, rowObj]) {})
+	require.NoError(t, err)
+	assert.Equal(t, rowObj{IDNumber: "1", Name: "Ann", Title: "Dr"}, got["1"])
+	assert.Equal(t, rowObj{IDNumber: "2", Name: "Bo", Title: "Prof"}, got["2"])
+}
+
+// rowImporterFunc is a RowImporter of a function; its Import is not used.
+type rowImporterFunc func(ctx context.Context, yield func(keys, row []string) error) error
+
+func (f rowImporterFunc) ImportRows(ctx context.Context, yield func(keys, row []string) error) error {
+	return f(ctx, yield)
+}
+
+func (f rowImporterFunc) Import(context.Context, func(dss.Record) error) error {
+	return errors.New("Import called")
+}
