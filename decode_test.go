@@ -668,6 +668,13 @@ func TestConversionTable(t *testing.T) {
 			v := reflect.New(tc.field)
 			err := assign(v.UnsafePointer(), tc.field, tc.in)
 			name := fmt.Sprintf("%s into %s: %#v into %v", c.row, c.col, tc.in, tc.field)
+			if s, ok := tc.in.(string); ok {
+				// A row's text converts as the same text in a Record.
+				w := reflect.New(tc.field)
+				werr := assignText(w.UnsafePointer(), tc.field, s)
+				require.Equal(t, fmt.Sprint(err), fmt.Sprint(werr), "assignText: %s", name)
+				require.Equal(t, v.Elem().Interface(), w.Elem().Interface(), "assignText: %s", name)
+			}
 			if tc.err != "" {
 				require.ErrorIs(t, err, ErrConvert, name)
 				require.EqualError(t, err, "cannot convert to "+baseType(tc.field).String()+": "+tc.err, name)
