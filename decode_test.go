@@ -285,6 +285,27 @@ func FuzzDecode(f *testing.F) {
 			return // the record would have another idnumber than the one looked up below
 		}
 		tr, err := importKinds(t, true, Record{"idnumber": "1", key: value})
+
+		// The same record as a row decodes the same, or fails the same.
+		rows := NewTree[kindsTree]("source")
+		rows.Branches.Things.IgnoreUnknownKeys = true
+		rows.Branches.Things.Importer = RowsFunc([]string{"idnumber", key}, func(ctx context.Context, yield func([]string) error) error {
+			return yield([]string{"1", value})
+		})
+		rowErr := rows.Import(context.Background())
+		switch {
+		case errors.Is(err, ErrDuplicateKey):
+			// Which of the two keys a Record names depends on map order.
+			require.ErrorIs(t, rowErr, ErrDuplicateKey)
+		case err != nil || rowErr != nil:
+			require.Equal(t, fmt.Sprint(err), fmt.Sprint(rowErr), "record and row")
+		default:
+			if diff := cmp.Diff(maps.Collect(tr.Branches.Things.All()), maps.Collect(rows.Branches.Things.All()),
+				cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })); diff != "" {
+				t.Fatalf("record and row (-record +row):\n%s", diff)
+			}
+		}
+
 		if err != nil {
 			var ie *ImportError
 			if !errors.As(err, &ie) {

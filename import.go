@@ -163,11 +163,20 @@ type rowsFunc struct {
 	f    func(ctx context.Context, yield func(row []string) error) error
 }
 
+// errNilRowsFunc is the error of a RowsFunc made with a nil function.
+var errNilRowsFunc = errors.New("RowsFunc: nil function")
+
 func (r rowsFunc) ImportRows(ctx context.Context, yield func(keys, row []string) error) error {
+	if r.f == nil {
+		return errNilRowsFunc
+	}
 	return r.f(ctx, func(row []string) error { return yield(r.keys, row) })
 }
 
 func (r rowsFunc) Import(ctx context.Context, yield func(Record) error) error {
+	if r.f == nil {
+		return errNilRowsFunc
+	}
 	return r.f(ctx, func(row []string) error {
 		if len(row) > len(r.keys) {
 			return fmt.Errorf("row of %d values for %d keys", len(row), len(r.keys))

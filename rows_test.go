@@ -245,6 +245,14 @@ func TestRowsPathChoice(t *testing.T) {
 		})
 		require.EqualError(t, err, "dss: source.objs: row of 3 values for 2 keys")
 	})
+	t.Run("RowsFunc of a nil function fails the import", func(t *testing.T) {
+		_, err := importRows(t, dss.RowsFunc(keys, nil), objs, func(*dss.Branch[string, rowObj]) {})
+		require.EqualError(t, err, "dss: source.objs: RowsFunc: nil function")
+		_, err = importRows(t, dss.RowsFunc(keys, nil), objs, func(b *dss.Branch[string, rowObj]) {
+			b.Filter = func(dss.Record) bool { return true }
+		})
+		require.EqualError(t, err, "dss: source.objs: RowsFunc: nil function")
+	})
 	t.Run("RowsFunc copies its keys", func(t *testing.T) {
 		k := []string{"idnumber", "name"}
 		im := dss.RowsFunc(k, func(ctx context.Context, yield func([]string) error) error {
