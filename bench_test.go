@@ -81,6 +81,37 @@ func benchDecode(b *testing.B, unique bool) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/object")
 }
 
+// BenchmarkDecodeRows is BenchmarkDecodeUnique with the same records given
+// as rows of a RowImporter: decoded by column position, without a Record.
+func BenchmarkDecodeRows(b *testing.B) {
+	srecs, _ := benchRecords(100_000, 0)
+	keys := []string{"idnumber", "_lastfirst", "email", "department"}
+	rows := make([][]string, len(srecs))
+	for i, r := range srecs {
+		for _, k := range keys {
+			rows[i] = append(rows[i], r[k].(string))
+		}
+	}
+	type users struct{ Users *Branch[string, srcUser] }
+	ut := NewTree[users]("source")
+	ut.Branches.Users.Importer = RowsFunc(keys, func(ctx context.Context, yield func([]string) error) error {
+		for _, r := range rows {
+			if err := yield(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ut.Branches.Users.Unique = true
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ut.Import(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/object")
+}
+
 // deptGroups2 derives the destination's groups as the source's are, so that
 // only the users differ.
 func deptGroups2(users *Branch[string, dstUser]) Importer {
