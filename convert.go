@@ -355,21 +355,14 @@ func toInt(v any) (int64, error) {
 		return int64(x), nil
 	case nil:
 		return 0, nil
-	case string, []byte:
+	case string, []byte, json.Number:
 		s, err := toString(x)
 		if err != nil || s == "" {
 			return 0, err
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
-		return n, numErr(err)
-	case json.Number:
-		s, err := toString(x)
-		if err != nil || s == "" {
-			return 0, err
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if errors.Is(err, strconv.ErrSyntax) {
-			return jsonNumber(x, toInt)
+		if num, ok := x.(json.Number); ok && errors.Is(err, strconv.ErrSyntax) {
+			return jsonNumber(num, toInt) // 1e3, 2.0
 		}
 		return n, numErr(err)
 	case float64:
@@ -428,21 +421,14 @@ func toUint(v any) (uint64, error) {
 		return uint64(x), nil
 	case nil:
 		return 0, nil
-	case string, []byte:
+	case string, []byte, json.Number:
 		s, err := toString(x)
 		if err != nil || s == "" {
 			return 0, err
 		}
 		n, err := strconv.ParseUint(s, 10, 64)
-		return n, numErr(err)
-	case json.Number:
-		s, err := toString(x)
-		if err != nil || s == "" {
-			return 0, err
-		}
-		n, err := strconv.ParseUint(s, 10, 64)
-		if errors.Is(err, strconv.ErrSyntax) {
-			return jsonNumber(x, toUint)
+		if num, ok := x.(json.Number); ok && errors.Is(err, strconv.ErrSyntax) {
+			return jsonNumber(num, toUint) // 1e3, 2.0
 		}
 		return n, numErr(err)
 	case float64:
