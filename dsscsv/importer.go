@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/internal/input"
 )
 
 // Defaults set by Open and New.
@@ -99,13 +99,11 @@ type Importer struct {
 	// one: set RequireFinalNewline too when the files end with a newline.
 	AllowShortRows bool
 
-	path string    // Open's file, opened at every Import
-	r    io.Reader // New's reader, read once
-	name string    // for positions and errors
-	read bool      // New's reader has been read
-	pos  dss.Pos   // the record being yielded
-	size int64     // the file's size, when known, for SizeHint
-	hint int       // SizeHint's estimate
+	in   input.Input // Open's file, opened at every Import, or New's reader, read once
+	name string      // for positions and errors
+	pos  dss.Pos     // the record being yielded
+	size int64       // the file's size, when known, for SizeHint
+	hint int         // SizeHint's estimate
 }
 
 var _ interface {
@@ -133,8 +131,7 @@ func newImporter(path string, r io.Reader, name string) *Importer {
 		Comma:         ',',
 		MaxRecordSize: DefaultMaxRecordSize,
 		MaxColumns:    DefaultMaxColumns,
-		path:          path,
-		r:             r,
+		in:            input.Input{Path: path, R: r},
 		name:          name,
 	}
 }
@@ -189,26 +186,15 @@ func (im *Importer) start(ctx context.Context, r *run) error {
 	if err := im.checkOptions(); err != nil {
 		return err
 	}
-	src := im.r
-	if im.path != "" {
-		f, err := os.Open(im.path)
-		if err != nil {
-			return fmt.Errorf("csv %w", err)
-		}
-		defer f.Close()
-		src = f
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			im.size = st.Size()
-		}
-	} else {
-		if im.read {
-			return im.errorf(0, 0, errors.New("reader already read: use Open to import a file again"))
-		}
-		im.read = true
+	src, size, done, err := im.in.Open()
+	if input.IsOpenError(err) {
+		return fmt.Errorf("csv %w", err)
 	}
-	if src == nil {
-		return im.errorf(0, 0, errors.New("no reader: make the Importer with Open or New"))
+	if err != nil {
+		return im.errorf(0, 0, err)
 	}
+	defer done()
+	im.size = size
 	return r.run(ctx, src)
 }
 

@@ -2,8 +2,8 @@ package dssjsonl
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/datastoresync/dss/internal/input"
 )
 
 // Sentinel errors found in an *Error's Err with errors.Is.
@@ -44,20 +44,7 @@ type Error struct {
 // Error returns "jsonl source:line:column: cause", without the parts
 // that are unknown.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("jsonl ")
-	b.WriteString(e.Source)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	return input.Message("jsonl", e.Source, e.Line, e.Column, e.Err)
 }
 
 // Unwrap returns the cause.

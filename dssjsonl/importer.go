@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/internal/input"
 )
 
 // DefaultMaxRecordSize is the default of Importer.MaxRecordSize: 1 MiB, as
@@ -53,13 +53,11 @@ type Importer struct {
 	// buffer (64 KiB) more of it are read. Zero or less means no limit.
 	MaxRecordSize int
 
-	path string    // Open's file, opened at every Import
-	r    io.Reader // New's reader, read once
-	name string    // for positions and errors
-	read bool      // New's reader has been read
-	pos  dss.Pos   // the record being yielded
-	size int64     // the file's size, when known, for SizeHint
-	hint int       // SizeHint's estimate
+	in   input.Input // Open's file, opened at every Import, or New's reader, read once
+	name string      // for positions and errors
+	pos  dss.Pos     // the record being yielded
+	size int64       // the file's size, when known, for SizeHint
+	hint int         // SizeHint's estimate
 }
 
 var _ interface {
@@ -72,14 +70,14 @@ var _ interface {
 // every Import, so that a tree can be imported again. Positions and errors
 // name the file by path.
 func Open(path string) *Importer {
-	return &Importer{MaxRecordSize: DefaultMaxRecordSize, path: path, name: path}
+	return &Importer{MaxRecordSize: DefaultMaxRecordSize, in: input.Input{Path: path}, name: path}
 }
 
 // New returns an Importer that reads JSON Lines from r, and calls it name in
 // positions and errors. It reads r once: a second Import fails. New does not
 // close r.
 func New(r io.Reader, name string) *Importer {
-	return &Importer{MaxRecordSize: DefaultMaxRecordSize, r: r, name: name}
+	return &Importer{MaxRecordSize: DefaultMaxRecordSize, in: input.Input{R: r}, name: name}
 }
 
 // Position returns the file name and the line of the record being yielded;
@@ -103,26 +101,15 @@ func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	src := im.r
-	if im.path != "" {
-		f, err := os.Open(im.path)
-		if err != nil {
-			return fmt.Errorf("jsonl %w", err)
-		}
-		defer f.Close()
-		src = f
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			im.size = st.Size()
-		}
-	} else {
-		if im.read {
-			return im.errorf(0, 0, errors.New("reader already read: use Open to import a file again"))
-		}
-		im.read = true
+	src, size, done, err := im.in.Open()
+	if input.IsOpenError(err) {
+		return fmt.Errorf("jsonl %w", err)
 	}
-	if src == nil {
-		return im.errorf(0, 0, errors.New("no reader: make the Importer with Open or New"))
+	if err != nil {
+		return im.errorf(0, 0, err)
 	}
+	defer done()
+	im.size = size
 	r := &run{im: im, br: bufio.NewReaderSize(src, bufSize)}
 	if b, _ := r.br.Peek(len(bom)); string(b) == bom {
 		r.br.Discard(len(bom))
