@@ -162,7 +162,26 @@ func (im *Importer) Position() dss.Pos { return im.pos }
 // records being yielded, so that parsing runs on another core. It has
 // stopped reading when Import returns, however Import ends.
 func (im *Importer) Import(ctx context.Context, yield func(dss.Record) error) error {
-	return im.start(ctx, &run{im: im, yield: yield})
+	// One map serves every row: dss keeps nothing of a record after yield
+	// returns. It is cleared for each row, so that keys a Preprocess hook
+	// added or removed for one row never leak into the next.
+	rec := dss.Record{}
+	return im.start(ctx, func(r *run, fields []string) error {
+		clear(rec)
+		// A short row (AllowShortRows) fills the first columns only.
+		for j, f := range fields {
+			// csv.Reader makes one string per row and slices the fields
+			// from it: one allocation per row, not per field. An object
+			// keeps all of its row's fields, so sharing costs nothing
+			// extra; only a column no field takes stays alive with its row.
+			if sep := r.lists[j]; sep != "" {
+				rec[r.keys[j]] = splitList(f, sep)
+			} else {
+				rec[r.keys[j]] = f
+			}
+		}
+		return yield(rec)
+	})
 }
 
 // ImportRows is Import for dss.RowImporter: it yields each row's fields, in
@@ -174,11 +193,12 @@ func (im *Importer) ImportRows(ctx context.Context, yield func(keys, row []strin
 	if len(im.Lists) > 0 {
 		return dss.ErrSkipRows
 	}
-	return im.start(ctx, &run{im: im, rows: yield})
+	return im.start(ctx, func(r *run, fields []string) error { return yield(r.keys, fields) })
 }
 
-// start opens the input and runs r on it.
-func (im *Importer) start(ctx context.Context, r *run) error {
+// start opens the input and reads it, calling emit with the fields of each
+// row after the header.
+func (im *Importer) start(ctx context.Context, emit func(r *run, fields []string) error) error {
 	im.pos, im.size, im.hint = dss.Pos{Source: im.name}, 0, 0
 	if err := ctx.Err(); err != nil {
 		return err
@@ -195,6 +215,7 @@ func (im *Importer) start(ctx context.Context, r *run) error {
 	}
 	defer done()
 	im.size = size
+	r := &run{im: im, emit: emit}
 	return r.run(ctx, src)
 }
 
@@ -230,8 +251,7 @@ func (im *Importer) errorf(line, col int, err error) *Error {
 // run is the state of one Import.
 type run struct {
 	im    *Importer
-	yield func(dss.Record) error         // Import's
-	rows  func(keys, row []string) error // or ImportRows's
+	emit  func(r *run, fields []string) error // Import's or ImportRows's
 	guard *guard
 	cr    *csv.Reader
 
@@ -303,10 +323,6 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 		wg.Wait() // nothing reads src once Import has returned
 	}()
 
-	// One map serves every row: dss keeps nothing of a record after yield
-	// returns. It is cleared for each row, so that keys a Preprocess hook
-	// added or removed for one row never leak into the next.
-	rec := make(dss.Record, len(r.keys))
 	rows := 0
 	for {
 		b := <-full
@@ -324,28 +340,7 @@ func (r *run) run(ctx context.Context, src io.Reader) error {
 			if i == b.hintRow {
 				im.hint = b.hint
 			}
-			fields := b.fields[start:b.ends[i]]
-			if r.rows != nil {
-				if err := r.rows(r.keys, fields); err != nil {
-					return err
-				}
-				continue
-			}
-			clear(rec)
-			// A short row (AllowShortRows) fills the first columns only.
-			for j, f := range fields {
-				// csv.Reader makes one string per row and slices the
-				// fields from it: one allocation per row, not per field.
-				// An object keeps all of its row's fields, so sharing
-				// costs nothing extra; only a column no field takes stays
-				// alive with its row.
-				if sep := r.lists[j]; sep != "" {
-					rec[r.keys[j]] = splitList(f, sep)
-				} else {
-					rec[r.keys[j]] = f
-				}
-			}
-			if err := r.yield(rec); err != nil {
+			if err := r.emit(r, b.fields[start:b.ends[i]]); err != nil {
 				return err
 			}
 		}
