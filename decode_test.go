@@ -375,6 +375,18 @@ func TestRedactValues(t *testing.T) {
 
 	tr.RedactValues = false
 	require.Contains(t, tr.Import(context.Background()).Error(), `"secret-7"`)
+
+	// Rows are redacted as Records are, the idnumber's value too.
+	tr.RedactValues = true
+	for _, row := range [][]string{{"1", "secret-7"}, {"secret\x1b", "7"}} {
+		tr.Branches.Things.Importer = RowsFunc([]string{"idnumber", "i"}, func(ctx context.Context, yield func([]string) error) error {
+			return yield(row)
+		})
+		err = tr.Import(context.Background())
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "secret")
+		require.Contains(t, err.Error(), "[redacted]")
+	}
 }
 
 // TestIDValidation: an idnumber with space around it, a control character,
