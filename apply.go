@@ -139,15 +139,15 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 	if err := judge(bound, d); err != nil {
 		return nil, err
 	}
-	if m, ok := tmpl.(*methods); ok {
-		rm, err := m.resolve(d)
+	if r, ok := tmpl.(resolver); ok {
+		rt, err := r.resolveFor(d)
 		if err != nil {
 			return nil, err
 		}
-		tmpl = rm
+		tmpl = rt
 	}
-	if im, ok := tmpl.(Implementer); ok && !cfg.allowPartial {
-		if err := missing(bound.Actions, im, tmpl); err != nil {
+	if !cfg.allowPartial {
+		if err := missing(bound.Actions, tmpl); err != nil {
 			return nil, err
 		}
 	}
@@ -157,11 +157,23 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 	return r, err
 }
 
+// takes reports whether tmpl handles a: a combination asks its parts, with
+// the branch; another Implementer is asked for the name.
+func takes(tmpl Template, a Action) bool {
+	switch t := tmpl.(type) {
+	case *combined:
+		return t.handlesAction(a)
+	case Implementer:
+		return t.Implements(a.Name)
+	}
+	return true
+}
+
 // missing lists the plan's actions that the template does not implement.
-func missing(plan []Action, im Implementer, tmpl Template) error {
+func missing(plan []Action, tmpl Template) error {
 	counts := map[string]int{}
 	for _, a := range plan {
-		if a.Kind != KindError && !im.Implements(a.Name) {
+		if a.Kind != KindError && !takes(tmpl, a) {
 			counts[a.Name]++
 		}
 	}
@@ -173,16 +185,12 @@ func missing(plan []Action, im Implementer, tmpl Template) error {
 		problems = append(problems, fmt.Sprintf("no method %s for %d %s actions (pass dss.AllowPartial() to skip them)",
 			fmtName(camelCase(name)), counts[name], fmtName(name)))
 	}
-	typ := fmt.Sprintf("%T", tmpl)
-	if m, ok := tmpl.(*methods); ok {
-		typ = fmt.Sprintf("%T", m.v)
-	}
-	return &TemplateError{Type: typ, Problems: problems}
+	return &TemplateError{Type: templateType(tmpl), Problems: problems}
 }
 
 // batchLimiter is a template that takes some actions one at a time.
 type batchLimiter interface {
-	batchLimit(name string) int
+	batchLimit(branch, name string) int
 }
 
 // run dispatches the actions of the plan p, a batch at a time. The plan is
@@ -191,7 +199,6 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 	start := time.Now()
 	r := &Report{Plan: actions, NotImplemented: map[string]int{}}
 	limiter, _ := tmpl.(batchLimiter)
-	im, _ := tmpl.(Implementer)
 	stopped := func(err error) (*Report, error) {
 		return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, r.Attempted, len(actions), err)
 	}
@@ -206,7 +213,7 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 			i++
 			continue
 		}
-		if im != nil && !im.Implements(a.Name) { // only with AllowPartial
+		if !takes(tmpl, a) { // only with AllowPartial
 			r.Attempted = i + 1
 			r.NotImplemented[a.Name]++
 			i++
@@ -215,9 +222,9 @@ func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Templa
 		end := i + 1
 		limit := 0
 		if limiter != nil {
-			limit = limiter.batchLimit(a.Name)
+			limit = limiter.batchLimit(a.Branch, a.Name)
 		}
-		for end < len(actions) && actions[end].Name == a.Name && (limit == 0 || end-i < limit) {
+		for end < len(actions) && actions[end].Name == a.Name && actions[end].Branch == a.Branch && (limit == 0 || end-i < limit) {
 			end++
 		}
 		batch := actions[i:end:end]

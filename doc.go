@@ -109,7 +109,8 @@
 // are visited in idnumber order, whatever order they were imported in.
 //
 // A destination implements [Template]: Apply(ctx, batch) receives the plan
-// in order, each run of consecutive actions with the same name as one batch.
+// in order, each run of consecutive actions with the same name and branch
+// as one batch.
 // [Methods] is the original's template: it hands each action to the method
 // named after it (update_name to UpdateName, add_members_to_groups to
 // AddMembersToGroups), a method that takes one action or the whole batch.
@@ -118,6 +119,8 @@
 // refused unless [AllowPartial] is given. Apply reports what was applied,
 // what failed and what was not reached; a template method that panics is a
 // failed action, and cancelling the context stops Apply between calls.
+// [Combine] makes one template of several (a table mapping per branch and
+// the program's own methods): each batch goes to the first that handles it.
 //
 // # Safety
 //

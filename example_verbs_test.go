@@ -294,3 +294,44 @@ func ExampleTemplate_softDelete() {
 	// 2 of 2 actions applied, 0 failed <nil>
 	// 0 of 0 actions applied, 0 failed <nil>
 }
+
+// groupsTable stands for a table mapping such as dsssql's: a Template that
+// serves one branch and says which actions it implements.
+type groupsTable struct{}
+
+func (groupsTable) Branch() string { return "groups" }
+func (groupsTable) Implements(name string) bool {
+	return name == "new_groups" || name == "add_members_to_groups"
+}
+func (groupsTable) Apply(ctx context.Context, batch []dss.Action) error {
+	fmt.Printf("groups table: %d %s\n", len(batch), batch[0].Name)
+	return nil
+}
+
+// Combine makes one template of a table for the groups and the program's
+// own methods for the users.
+func ExampleCombine() {
+	ctx := context.Background()
+	ds := dss.New[School, School]()
+	ds.Source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+	ds.Source.Branches.Groups.Importer = dss.Records(
+		dss.Record{"idnumber": "staff", "members": []string{"1"}},
+		dss.Record{"idnumber": "tutors"},
+	)
+	ds.Dest.Branches.Users.Importer = dss.Records()
+	ds.Dest.Branches.Groups.Importer = dss.Records(dss.Record{"idnumber": "staff"})
+	if err := ds.Import(ctx); err != nil {
+		panic(err)
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		panic(err)
+	}
+	report, err := ds.Apply(ctx, plan, dss.Combine(groupsTable{}, dss.Methods(Users{})))
+	fmt.Println(report, err)
+	// Output:
+	// insert users [1]
+	// groups table: 1 new_groups
+	// groups table: 1 add_members_to_groups
+	// 3 of 3 actions applied, 0 failed <nil>
+}

@@ -123,7 +123,7 @@ func (m *methods) Implements(name string) bool {
 // batchLimit is how many actions named name Apply hands over in one call:
 // one for a method that takes one action, so that Apply checks the context
 // and counts between any two.
-func (m *methods) batchLimit(name string) int {
+func (m *methods) batchLimit(_, name string) int {
 	if f, ok := m.table[name]; ok && f.single != nil {
 		return 1
 	}
@@ -187,6 +187,20 @@ func methodShape(m reflect.Method) (single, batch bool) {
 }
 
 const wantSignature = "want func(context.Context, dss.Action) error or func(context.Context, []dss.Action) error"
+
+// resolver is a template that must be resolved against the destination
+// before it applies: Methods and Combine.
+type resolver interface {
+	resolveFor(t *tree) (Template, error)
+}
+
+func (m *methods) resolveFor(t *tree) (Template, error) {
+	rm, err := m.resolve(t)
+	if err != nil {
+		return nil, err
+	}
+	return rm, nil
+}
 
 // resolve returns m with its method table for the destination t.
 func (m *methods) resolve(t *tree) (*methods, error) {
