@@ -2,6 +2,7 @@ package dss
 
 import (
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
@@ -53,6 +54,13 @@ type Action struct {
 	Dest   any
 	// Err says what is wrong, for KindError.
 	Err error
+	// Secret says that Attr is a field tagged secret, `dss:"key,secret"`,
+	// in the source's or the destination's object type: String writes
+	// its value as [redacted], as Plan.Print, the Report and dss's errors
+	// and log lines do, and a saved plan leaves its values out (see
+	// [Plan.MarshalJSON]). The template still gets the values in Value and
+	// DestValue, and the secret fields of Source and Dest.
+	Secret bool
 }
 
 // String returns the original's message for the action, one line:
@@ -76,12 +84,18 @@ type Action struct {
 //     other name (from a key tagged "e-mail", or a hand-edited plan) is
 //     Go-quoted: "update_e-mail"(idnumber='1', ...).
 //   - The attribute and a model error's text are always Go-quoted.
+//   - The value of a Secret action is [redacted], always.
 //   - Text values (strings, string types, []byte, and the text of an error
 //     or a fmt.Stringer) are Go-quoted, times are quoted RFC 3339, lists are
 //     in brackets, nil is null, a pointer is what it points to, numbers and
 //     booleans are as fmt prints them, and any other value (a struct, a map)
 //     is as fmt prints it, Go-quoted.
 func (a Action) String() string { return a.message(false) }
+
+// LogValue makes log/slog write the action as String does, whatever the
+// handler: a JSON handler would otherwise write every field, the values
+// of secret attributes included.
+func (a Action) LogValue() slog.Value { return slog.StringValue(a.String()) }
 
 // Redacted is String with every value written as [redacted], as dss's own
 // errors print actions when a tree has RedactValues set: for logs that must
@@ -103,7 +117,7 @@ func (a Action) message(redact bool) string {
 	switch a.Kind {
 	case KindUpdate, KindAdd, KindRemove:
 		v := "[redacted]"
-		if !redact {
+		if !redact && !a.Secret {
 			v = fmtValue(a.Value)
 		}
 		fmt.Fprintf(&b, "%sattr=%q, value=%s", sep, a.Attr, v)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -42,6 +43,10 @@ type Report struct {
 
 // NotApplied returns the actions Apply did not reach because it was stopped.
 func (r *Report) NotApplied() []Action { return r.Plan[r.Attempted:] }
+
+// LogValue makes log/slog write the report as String does, whatever the
+// handler, so that a JSON handler does not write the actions' values.
+func (r *Report) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // maxReportedFailures is how many failures Report.String lists one by one.
 const maxReportedFailures = 10
@@ -111,7 +116,7 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 			return fail(fmt.Errorf("the plan is for %s to %s", p.Source, p.Dest))
 		}
 		for _, b := range d.branches {
-			if p.fingerprints[b.Name()] != fingerprint(b) {
+			if p.fingerprints[b.Name()] != fingerprint(b, s) {
 				return fail(fmt.Errorf("%w: branch %s changed since the plan was made", ErrDrift, b.Name()))
 			}
 		}

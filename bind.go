@@ -37,7 +37,9 @@ func bind(s, d *tree, p *Plan, redact bool) (*Plan, error) {
 	for i := range out.Actions {
 		a := &out.Actions[i]
 		if err := b.action(i, a, p.sources[i]); err != nil {
-			return nil, fmt.Errorf("action %d %s: %w", i+1, a.message(redact), err)
+			// A hand-edited file may hold a secret's value without saying
+			// it is one: the models say which attributes are.
+			return nil, fmt.Errorf("action %d %s: %w", i+1, a.message(redact || a.Secret || b.secretAttr(a)), err)
 		}
 	}
 	if err := b.counts(p.SourceCounts); err != nil {
@@ -147,12 +149,16 @@ func (b *binder) source(i int, a *Action, sb branch, rec Record) (unsafe.Pointer
 	}
 	sp := sb.objPlan()
 	if !ok {
-		if err := exactKeys(sp, rec); err != nil {
+		pp := pairFor(sp, b.d.byName[a.Branch].objPlan())
+		if err := exactKeys(sp, rec, pp.secret); err != nil {
 			return nil, err
 		}
 		obj, err := sb.newObject(rec)
 		if err != nil {
 			return nil, fmt.Errorf("source object: %w", err)
+		}
+		if err := b.secrets(sb, pp, a.ID, reflect.ValueOf(obj).UnsafePointer()); err != nil {
+			return nil, err
 		}
 		so = boundSource{at: i, rec: rec, obj: obj}
 		b.sources[o] = so
@@ -163,6 +169,31 @@ func (b *binder) source(i int, a *Action, sb branch, rec Record) (unsafe.Pointer
 		return nil, fmt.Errorf("the source object's idnumber is %s", fmtID(id))
 	}
 	return src, nil
+}
+
+// secrets fills the secret fields of a source object decoded from a plan
+// file, which leaves them out, from the object with its idnumber in the
+// source as imported now: a plan with secrets applies only after the source
+// is imported.
+func (b *binder) secrets(sb branch, pp *pairPlan, id string, obj unsafe.Pointer) error {
+	if len(pp.secret) == 0 {
+		return nil
+	}
+	key := pp.src.fields[pp.secret[0]].key
+	if err := b.s.ready(); err != nil {
+		return fmt.Errorf("the source object's secret attribute %q is not in the plan, it is taken from the imported source: %w", key, err)
+	}
+	live, ok := sb.lookup(id)
+	if !ok {
+		return fmt.Errorf("the source object's secret attribute %q is not in the plan, and %s as imported now has no object with this idnumber to take it from",
+			key, b.s.name)
+	}
+	lp := reflect.ValueOf(live).UnsafePointer()
+	for _, fi := range pp.secret {
+		f := &pp.src.fields[fi]
+		reflect.NewAt(f.typ, f.ptr(obj)).Elem().Set(reflect.NewAt(f.typ, f.ptr(lp)).Elem())
+	}
+	return nil
 }
 
 // dest finds the destination object of the action, which must exist unless
@@ -198,6 +229,21 @@ func (b *binder) change(a *Action, sp, dp *objPlan, src, dst unsafe.Pointer) err
 		return fmt.Errorf("branch %s has no synced %s attribute %q", fmtBare(a.Branch), what, a.Attr)
 	}
 	sf, _ := sp.field(a.Attr) // sameModels: a twin of the same type
+	if secret := sf.secret || df.secret; secret != a.Secret {
+		if secret {
+			return fmt.Errorf("attribute %q is secret, and the plan does not say so", a.Attr)
+		}
+		return fmt.Errorf("attribute %q is not secret, and the plan says it is", a.Attr)
+	}
+	if a.Secret {
+		// The value is the source object's, which secrets took from the
+		// imported source: the plan holds none.
+		if sf.equal(sf.ptr(src), df.ptr(dst)) {
+			return errors.New("the destination holds the imported source's secret value already")
+		}
+		a.Value, a.DestValue = sf.value(src), df.value(dst)
+		return nil
+	}
 	t := df.typ
 	if df.list {
 		t = df.elem
@@ -236,6 +282,14 @@ func (b *binder) change(a *Action, sp, dp *objPlan, src, dst unsafe.Pointer) err
 		}
 	}
 	return nil
+}
+
+// secretAttr reports whether the attribute of action a is secret in the
+// trees' models.
+func (b *binder) secretAttr(a *Action) bool {
+	sb, ok := b.s.byName[a.Branch]
+	db, ok2 := b.d.byName[a.Branch]
+	return ok && ok2 && pairFor(sb.objPlan(), db.objPlan()).secretKey(a.Attr)
 }
 
 // show is a value for an error, or "[redacted]".

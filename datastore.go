@@ -90,7 +90,10 @@ func (ds *Datastore[S, D]) Import(ctx context.Context) error {
 
 // ImportDest imports the destination tree only, as Import does. A program
 // that applies a saved plan needs the destination as it is now, not the
-// source: the plan carries the source's objects.
+// source: the plan carries the source's objects. A saved plan leaves the
+// values of secret fields out, though: to apply a plan whose objects have
+// secret fields, Import both trees, and Apply takes the secrets from the
+// source.
 func (ds *Datastore[S, D]) ImportDest(ctx context.Context) error {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
@@ -146,6 +149,12 @@ func (ds *Datastore[S, D]) observer() *observer {
 //     its own kind, branch and attribute, the source object it carries or
 //     the destination object; its guards are judged again against this
 //     destination;
+//   - a decoded plan carries source objects with secret fields (tagged
+//     `dss:"key,secret"`), which the file leaves out, and the source is not
+//     imported (ErrNotImported), or has no object with the idnumber to take
+//     them from, or holds for an update_<secret> the value the destination
+//     has already. Apply takes every secret value from the source as
+//     imported now;
 //   - the template cannot take every action of the plan: a *TemplateError
 //     names the methods that are wrong or missing, unless AllowPartial is
 //     given, and then actions without a method are counted as not

@@ -33,6 +33,8 @@ type pairField struct {
 // pairPlan is how two object types compare, built once per pair of types.
 type pairPlan struct {
 	fields   []pairField
+	src      *objPlan // the source type's plan
+	secret   []int    // the source type's fields that are secret in either type, by index
 	problems []Action // KindError actions without Branch
 	idOK     bool     // the idnumbers have the same type
 }
@@ -44,10 +46,15 @@ func pairFor(src, dst *objPlan) *pairPlan {
 	if v, ok := pairCache.Load(key); ok {
 		return v.(*pairPlan)
 	}
-	pp := &pairPlan{idOK: src.fields[src.id].typ == dst.fields[dst.id].typ}
+	pp := &pairPlan{src: src, idOK: src.fields[src.id].typ == dst.fields[dst.id].typ}
 	if !pp.idOK {
 		pp.problems = append(pp.problems, Action{Kind: KindError, Name: "err_integrity", Attr: IDKey,
 			Err: fmt.Errorf("%w: source %v, destination %v", ErrIntegrity, src.fields[src.id].typ, dst.fields[dst.id].typ)})
+	}
+	for i := range src.fields {
+		if df, ok := dst.field(src.fields[i].key); src.fields[i].secret || ok && df.secret {
+			pp.secret = append(pp.secret, i)
+		}
 	}
 	for _, i := range src.synced {
 		sf := &src.fields[i]
@@ -441,7 +448,8 @@ func diffObjects(pp *pairPlan, names []attrNames, branch string, s, d unsafe.Poi
 		}
 		if !pf.src.list {
 			if !yield(Action{Kind: KindUpdate, Name: names[n].update, Branch: branch, ID: id, Attr: pf.src.key,
-				Value: pf.src.value(s), DestValue: pf.dst.value(d), Source: so, Dest: do}) {
+				Value: pf.src.value(s), DestValue: pf.dst.value(d), Source: so, Dest: do,
+				Secret: pf.src.secret || pf.dst.secret}) {
 				return false
 			}
 			continue

@@ -134,6 +134,17 @@
 // the destination has not drifted since ([ErrDrift]).
 // [Tree.RedactValues] keeps record values out of errors.
 //
+// # Secrets
+//
+// A field tagged secret, `dss:"password_hash,secret"`, holds a value that
+// is never shown: [Action.String], [Plan.Print], the [Report], dss's errors
+// (import, bind and apply) and its log lines write [redacted] where its
+// value would be, and a saved plan leaves it out, marking the update of one
+// "secret":true. Applying a saved plan takes the secret values from the
+// source, which must then be imported ([Datastore.Import]). The template
+// gets the values, to write them. A saved tree ([Tree.SaveFile]) holds
+// them, in a file only its owner can read.
+//
 // # Testing
 //
 // The package dsstest tests a sync program's model without a database:

@@ -400,7 +400,10 @@ func (b *Branch[K, V]) add(k K, pos Pos, decode func(obj unsafe.Pointer, merge b
 	}
 	if ke := decode(unsafe.Pointer(obj), exists); ke != nil {
 		if ce, ok := ke.err.(*conflictError); ok {
-			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact
+			ce.first, ce.redact = b.firstPos(unsafe.Pointer(obj)), b.tree.redact || b.secretKey(ke.key)
+			if b.secretKey(ke.key) {
+				ce.got, ce.earlier = nil, nil
+			}
 		}
 		return b.errorf(pos, keyString(k), ke, nil)
 	}
@@ -460,8 +463,18 @@ func (b *Branch[K, V]) errorf(pos Pos, id string, ke *keyError, err error) error
 	e := &ImportError{Tree: b.tree.name, Branch: b.name, Pos: pos, ID: id, Err: err, redact: b.tree.redact}
 	if ke != nil {
 		e.Key, e.Value, e.Err = ke.key, ke.value, ke.err
+		if b.secretKey(ke.key) {
+			e.Value, e.redact = nil, true
+		}
 	}
 	return e
+}
+
+// secretKey reports whether a record key names a secret field, exactly or
+// as lookup matches it.
+func (b *Branch[K, V]) secretKey(key string) bool {
+	f, ok := b.plan.lookup(key)
+	return ok && f.secret
 }
 
 // ImportError is the error of a failed import: which tree and branch, which
@@ -484,14 +497,15 @@ type ImportError struct {
 	Pos    Pos    // where the record came from; zero if not about a record
 	ID     string // the record's idnumber, when known
 	Key    string // the offending key, if any
-	Value  any    // the offending value, when Key is set
+	Value  any    // the offending value, when Key is set; nil when Key is a secret field's
 	Err    error
 
 	redact bool
 }
 
 // Error names the tree, branch, position, idnumber, key and value (or
-// "[redacted]"), then the cause, all on one printable line.
+// "[redacted]", when the tree redacts values or the key is a secret
+// field's), then the cause, all on one printable line.
 func (e *ImportError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dss: %s.%s", fmtBare(e.Tree), fmtBare(e.Branch))

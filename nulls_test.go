@@ -369,8 +369,8 @@ func TestNullPlanJSON(t *testing.T) {
 // holds a value.
 func TestNullFingerprint(t *testing.T) {
 	fp := func(objs ...nullUser) string {
-		_, d := nullTrees(t, nil, objs)
-		return fingerprint(d.Branches.Users)
+		s, d := nullTrees(t, nil, objs)
+		return fingerprint(d.Branches.Users, &s.t)
 	}
 	null := fp(nullUser{ID: "1"})
 	for _, o := range []nullUser{

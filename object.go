@@ -34,6 +34,7 @@ type field struct {
 	elem    reflect.Type // element type when list
 	list    bool         // a slice: compared as a set, accumulated across records
 	private bool         // key begins with "_": decoded, never synced
+	secret  bool         // tagged ",secret": its values are never shown or saved in a plan
 	null    nullKind     // how a value may be absent: a pointer or a sql.Null
 	equal   func(a, b unsafe.Pointer) bool
 	ops     *listOps // for lists
@@ -49,6 +50,7 @@ type objPlan struct {
 	synced []int          // fields compared by Diff, in declaration order
 	lists  []int          // list fields
 	derive bool           // *T implements Deriver
+	secret []int          // fields tagged ",secret"
 }
 
 var planCache sync.Map // reflect.Type -> *objPlan or error
@@ -96,13 +98,21 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 		if !sf.IsExported() || tag == "-" {
 			continue
 		}
-		key := tag
+		key, opts, _ := strings.Cut(tag, ",")
 		if !hasTag || key == "" {
 			key = snakeCase(sf.Name)
 		}
 		f := field{key: key, goName: sf.Name, offset: sf.Offset, typ: sf.Type, private: strings.HasPrefix(key, "_")}
+		if err := f.setOptions(opts); err != nil {
+			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, err))
+			continue
+		}
 		if err := f.setKind(); err != nil {
 			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, err))
+			continue
+		}
+		if f.secret && f.list {
+			problems = append(problems, fmt.Sprintf("field %s: a list cannot be secret (its add and remove actions are told apart by their values)", sf.Name))
 			continue
 		}
 		if j, dup := p.byKey[key]; dup {
@@ -123,6 +133,10 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 				problems = append(problems, fmt.Sprintf("field %s: the idnumber cannot be absent, so it cannot be a %v", sf.Name, sf.Type))
 				continue
 			}
+			if f.secret {
+				problems = append(problems, fmt.Sprintf("field %s: the idnumber cannot be secret: every message names it", sf.Name))
+				continue
+			}
 			f.key = IDKey
 			p.id = n
 		} else if !f.private {
@@ -131,6 +145,9 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 		p.fields = append(p.fields, f)
 		if f.list {
 			p.lists = append(p.lists, n)
+		}
+		if f.secret {
+			p.secret = append(p.secret, n)
 		}
 		p.byKey[f.key] = n
 		for _, k := range []string{strings.ToLower(f.key), strings.ToLower(sf.Name)} {
@@ -146,6 +163,29 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 		return nil, fmt.Errorf("object type %v: %s", t, strings.Join(problems, "; "))
 	}
 	return p, nil
+}
+
+// setOptions reads the options of a field's tag, the text after its first
+// comma: "secret" is the only one.
+//
+// A field tagged `dss:"password_hash,secret"` holds a secret: its values
+// are never printed (Action.String, Plan.Print and dss's errors write
+// [redacted]), never logged, and never written into a saved plan, which
+// leaves them out and takes them from the imported source when it is
+// applied. See [Action.Secret].
+func (f *field) setOptions(opts string) error {
+	if opts == "" {
+		return nil
+	}
+	for opt := range strings.SplitSeq(opts, ",") {
+		switch opt {
+		case "secret":
+			f.secret = true
+		default:
+			return fmt.Errorf("unknown tag option %q (dss knows \"secret\")", opt)
+		}
+	}
+	return nil
 }
 
 // lookup finds the field of a record key: exactly, then ignoring case and

@@ -27,24 +27,40 @@ import (
 // writes and reads.
 const PlanVersion = 1
 
-// fingerprints hashes every branch of the tree.
-func (t *tree) fingerprints() map[string]string {
+// fingerprints hashes every branch of the destination tree d, whose source
+// tree is s.
+func (d *tree) fingerprints(s *tree) map[string]string {
 	fp := map[string]string{}
-	for _, b := range t.branches {
-		fp[b.Name()] = fingerprint(b)
+	for _, b := range d.branches {
+		fp[b.Name()] = fingerprint(b, s)
 	}
 	return fp
 }
 
-// fingerprint is a SHA-256 over a branch's objects in idnumber order, every
-// field included, in a canonical binary form.
-func fingerprint(b branch) string {
+// fingerprint is a SHA-256 over a destination branch's objects in idnumber
+// order, in a canonical binary form, every field included but those secret
+// in its type or in the source's: a plan file holds nothing made from a
+// secret, not even a hash one could test guesses against. s is the source
+// tree.
+func fingerprint(b branch, s *tree) string {
 	h := sha256.New()
 	p := b.objPlan()
+	skip := make([]bool, len(p.fields))
+	for fi := range p.fields {
+		skip[fi] = p.fields[fi].secret
+		if sb, ok := s.byName[b.Name()]; ok {
+			if sf, ok := sb.objPlan().field(p.fields[fi].key); ok && sf.secret {
+				skip[fi] = true
+			}
+		}
+	}
 	var buf []byte
 	for obj := range b.objects() {
 		buf = buf[:0]
 		for fi := range p.fields {
+			if skip[fi] {
+				continue
+			}
 			f := &p.fields[fi]
 			buf = appendCanonical(buf, reflect.NewAt(f.typ, f.ptr(obj)).Elem())
 		}
@@ -111,6 +127,12 @@ func appendCanonical(buf []byte, v reflect.Value) []byte {
 // "source" is the source object as a record, so that a later run can hand it
 // to the template; the destination object is looked up again in the
 // re-imported destination. A plan with model errors is never saved.
+//
+// A secret attribute (a field tagged `dss:"key,secret"` in the source's or
+// the destination's type) is left out: its key is not in "source", and an
+// update of it has "secret":true and neither "value" nor "dest_value".
+// Applying such a plan takes the secret values from the source as imported
+// then (see [Datastore.Apply]).
 type planJSON struct {
 	Version      *int              `json:"version"`
 	Source       string            `json:"source"`
@@ -130,6 +152,7 @@ type actionJSON struct {
 	Value     any    `json:"value,omitempty"`
 	DestValue any    `json:"dest_value,omitempty"`
 	Source    Record `json:"source,omitempty"`
+	Secret    bool   `json:"secret,omitempty"`
 	Error     string `json:"error,omitempty"`
 }
 
@@ -161,7 +184,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		if p.d.gen != p.dstGen {
 			return fail(fmt.Errorf("%w: %s was imported again since it was made", ErrStale, p.d.name))
 		}
-		fp = p.d.fingerprints()
+		fp = p.d.fingerprints(p.s)
 	}
 	version := PlanVersion
 	pj := planJSON{Version: &version, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
@@ -172,8 +195,15 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		if a.Err != nil {
 			aj.Error = a.Err.Error()
 		}
+		var pp *pairPlan
+		if !p.decoded {
+			pp = p.pairOf(a)
+		}
+		if a.Secret || pp != nil && a.Kind == KindUpdate && pp.secretKey(a.Attr) {
+			aj.Value, aj.DestValue, aj.Secret = nil, nil, true
+		}
 		if a.Source != nil {
-			aj.Source = objectRecord(a.Source)
+			aj.Source = objectRecord(a.Source, pp)
 		} else if p.sources != nil {
 			aj.Source = p.sources[i]
 		}
@@ -223,9 +253,13 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("dss: plan: action %d: unknown kind %q", i+1, aj.Kind)
 		}
 		a := Action{Kind: Kind(k), Name: aj.Name, Branch: aj.Branch, ID: aj.ID, Attr: aj.Attr,
-			Value: aj.Value, DestValue: aj.DestValue}
+			Value: aj.Value, DestValue: aj.DestValue, Secret: aj.Secret}
 		if a.Kind == KindError || aj.Error != "" {
 			return fmt.Errorf("dss: plan: action %d: a model error, which a saved plan never holds", i+1)
+		}
+		if a.Secret && (a.Value != nil || a.DestValue != nil) {
+			// Left out of the error: a hand-edited file may hold the secret.
+			return fmt.Errorf("dss: plan: action %d %s: a secret action with a value, which a saved plan never holds", i+1, a.message(true))
 		}
 		// The values are not known to be safe to show yet: they are
 		// redacted, as a tree that redacts would have them.
@@ -288,6 +322,9 @@ func checkShape(a Action, hasSource bool) error {
 		}
 	default:
 		return fmt.Errorf("kind %s cannot be applied", a.Kind)
+	}
+	if a.Secret && a.Kind != KindUpdate {
+		return fmt.Errorf("%s actions are never secret, and this one is", a.Kind)
 	}
 	if a.Name != want {
 		if a.Attr == "" {
@@ -459,8 +496,10 @@ func checkKeys(dec *json.Decoder, s *jsonShape, where string) error {
 	return err
 }
 
-// objectRecord returns the record of an object: every field by its key.
-func objectRecord(obj any) Record {
+// objectRecord returns the record of a source object as a plan file holds
+// it: every field by its key, but those secret in its type or, when pp is
+// the pair plan of its branch, in the destination's.
+func objectRecord(obj any, pp *pairPlan) Record {
 	rv := reflect.ValueOf(obj)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return nil
@@ -469,7 +508,40 @@ func objectRecord(obj any) Record {
 	if err != nil {
 		return nil
 	}
-	return p.record(rv.UnsafePointer())
+	rec := p.record(rv.UnsafePointer())
+	for _, i := range p.secret {
+		delete(rec, p.fields[i].key)
+	}
+	if pp != nil && pp.src == p {
+		for _, i := range pp.secret {
+			delete(rec, p.fields[i].key)
+		}
+	}
+	return rec
+}
+
+// pairOf returns the pair plan of the branch of action a in the trees the
+// plan was made from, or nil.
+func (p *Plan) pairOf(a Action) *pairPlan {
+	if p.s == nil || p.d == nil {
+		return nil
+	}
+	sb, ok := p.s.byName[a.Branch]
+	db, ok2 := p.d.byName[a.Branch]
+	if !ok || !ok2 {
+		return nil
+	}
+	return pairFor(sb.objPlan(), db.objPlan())
+}
+
+// secretKey reports whether the attribute key is secret in either type.
+func (pp *pairPlan) secretKey(key string) bool {
+	for _, i := range pp.secret {
+		if pp.src.fields[i].key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *objPlan) record(obj unsafe.Pointer) Record {
@@ -509,15 +581,21 @@ func sameModels(s, d *tree) error {
 }
 
 // exactKeys refuses a saved source object whose keys are not exactly those
-// of its type: an extra key would be ignored, a missing field left zero.
-func exactKeys(p *objPlan, rec Record) error {
+// of its type: an extra key would be ignored, a missing field left zero. The
+// secret fields (the indexes in secret) are the exception: the object must
+// not hold them.
+func exactKeys(p *objPlan, rec Record, secret []int) error {
 	for _, k := range slices.Sorted(maps.Keys(rec)) {
-		if _, ok := p.byKey[k]; !ok {
+		i, ok := p.byKey[k]
+		if !ok {
 			return fmt.Errorf("the source object has key %q, which %v does not have", k, p.typ)
+		}
+		if slices.Contains(secret, i) {
+			return fmt.Errorf("the source object holds secret attribute %q, which a saved plan never holds", k)
 		}
 	}
 	for i := range p.fields {
-		if _, ok := rec[p.fields[i].key]; !ok {
+		if _, ok := rec[p.fields[i].key]; !ok && !slices.Contains(secret, i) {
 			return fmt.Errorf("the source object has no key %q", p.fields[i].key)
 		}
 	}

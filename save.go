@@ -41,7 +41,12 @@ type saveLine struct {
 }
 
 // SaveFile writes the tree to path in the saved-tree format (see LoadFile).
-// It is the original's write_to_disk. It writes a temporary file in path's
+// It is the original's write_to_disk. The file is the tree's data, the
+// values of secret fields included (LoadFile must give back the tree that
+// was imported, or the next plan would change every secret): it is created
+// readable and writable by its owner only (0600 on Unix), and is to be kept
+// as the source itself is. A saved plan, which people review, holds no
+// secret. It writes a temporary file in path's
 // directory, syncs it to disk (fsync), renames it over path and then syncs
 // the directory. So a reader sees the old file or the whole new one, never
 // a part; and once SaveFile returns nil the new file survives a crash of the
