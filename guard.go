@@ -12,13 +12,14 @@ import (
 // Guard is the defaults.
 type Guard struct {
 	// MaxDeletes limits old_<branch> actions: 0 means DefaultMaxDeletes,
-	// a negative number means no limit.
+	// -1 means no limit. Below -1 is invalid.
 	MaxDeletes int
 	// MaxDeleteFraction limits old_<branch> actions as a fraction of the
-	// destination branch: 0 means DefaultMaxDeleteFraction, 1 or more
-	// means no limit. Like every fraction limit it applies only to plans
-	// with more than GuardFloor such actions, so that small branches can
-	// change by a handful of objects.
+	// destination branch, from 0 to 1: 0 means DefaultMaxDeleteFraction, 1
+	// means no limit. Below 0, above 1 and NaN are invalid. Like every
+	// fraction limit it applies only to plans with more than GuardFloor
+	// such actions, so that small branches can change by a handful of
+	// objects.
 	MaxDeleteFraction float64
 	// MaxRemoves and MaxRemoveFraction limit the list elements a plan
 	// removes from the destination branch, as a count and as a fraction of
@@ -48,6 +49,32 @@ const (
 
 // ErrGuard is wrapped by every *GuardError.
 var ErrGuard = errors.New("refused by the branch's guard")
+
+// ErrInvalidGuard is wrapped by the refusal of a plan whose destination has
+// a branch with an invalid Guard.
+var ErrInvalidGuard = errors.New("invalid guard")
+
+// check returns an error wrapping ErrInvalidGuard for the first limit of g
+// that is out of its range, or nil.
+func (g Guard) check() error {
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"MaxDeletes", g.MaxDeletes}, {"MaxRemoves", g.MaxRemoves}} {
+		if c.n < -1 {
+			return fmt.Errorf("%w: %s is %d, want -1 (no limit), 0 (the default) or more", ErrInvalidGuard, c.name, c.n)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		f    float64
+	}{{"MaxDeleteFraction", g.MaxDeleteFraction}, {"MaxRemoveFraction", g.MaxRemoveFraction}} {
+		if !(c.f >= 0 && c.f <= 1) { // NaN too
+			return fmt.Errorf("%w: %s is %v, want a fraction from 0 (the default) to 1 (no limit)", ErrInvalidGuard, c.name, c.f)
+		}
+	}
+	return nil
+}
 
 // GuardError says which limit a plan broke, and nothing was applied.
 type GuardError struct {
@@ -99,6 +126,11 @@ func checkGuards(p *Plan, d *tree) error {
 			removes[a.Branch] += listElems(a.Dest)
 		case KindRemove:
 			removes[a.Branch]++
+		}
+	}
+	for _, b := range d.branches {
+		if err := b.guard().check(); err != nil {
+			return fmt.Errorf("dss: %s.%s: %w; nothing applied", d.name, b.Name(), err)
 		}
 	}
 	for _, b := range d.branches {

@@ -3,6 +3,7 @@ package dss
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,4 +137,42 @@ func TestGuardJudgesWhatIsApplied(t *testing.T) {
 	require.ErrorAs(t, err, &ge)
 	require.Equal(t, 100, ge.Count)
 	require.Empty(t, m.calls)
+}
+
+// TestGuardInvalid: a limit that means nothing (a count below -1, a
+// fraction below 0, above 1 or NaN) refuses every plan, naming the branch,
+// the field and the range, instead of passing for a limit (issue 20, point
+// 4: "the limit is 500 or -50%", "NaN%").
+func TestGuardInvalid(t *testing.T) {
+	tests := []struct {
+		name  string
+		guard Guard
+		want  string
+	}{
+		{"count below -1", Guard{MaxDeletes: -5}, "MaxDeletes is -5, want -1 (no limit), 0 (the default) or more"},
+		{"removes below -1", Guard{MaxRemoves: -2}, "MaxRemoves is -2, want -1 (no limit), 0 (the default) or more"},
+		{"negative fraction", Guard{MaxDeleteFraction: -0.5}, "MaxDeleteFraction is -0.5, want a fraction from 0 (the default) to 1 (no limit)"},
+		{"fraction above 1", Guard{MaxDeleteFraction: 2}, "MaxDeleteFraction is 2, want a fraction from 0 (the default) to 1 (no limit)"},
+		{"NaN fraction", Guard{MaxRemoveFraction: math.NaN()}, "MaxRemoveFraction is NaN, want a fraction from 0 (the default) to 1 (no limit)"},
+		{"infinite fraction", Guard{MaxRemoveFraction: math.Inf(1)}, "MaxRemoveFraction is +Inf, want a fraction from 0 (the default) to 1 (no limit)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, m := guardScenario(t, 12, 12) // nothing to delete: the guard is refused for itself
+			ds.Dest.Branches.Groups.Guard = tt.guard
+			p, err := ds.Plan()
+			require.NoError(t, err)
+			require.ErrorIs(t, p.Refusal(), ErrInvalidGuard)
+			require.EqualError(t, p.Refusal(), "dss: dest.groups: invalid guard: "+tt.want+"; nothing applied")
+			r, err := ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
+			require.ErrorIs(t, err, ErrInvalidGuard)
+			require.Nil(t, r)
+			require.Empty(t, m.calls)
+		})
+	}
+	for _, g := range []Guard{{MaxDeletes: -1, MaxRemoves: -1}, {MaxDeleteFraction: 1, MaxRemoveFraction: 1}, {MaxDeleteFraction: 0.01}} {
+		ds, _ := guardScenario(t, 12, 12)
+		ds.Dest.Branches.Users.Guard = g
+		require.NoError(t, mustPlan(t, ds).Refusal(), "%+v is valid", g)
+	}
 }

@@ -34,7 +34,8 @@ type Plan struct {
 }
 
 // Refusal returns why Datastore.Apply refuses the plan, or nil: a
-// *GuardError when the plan breaks a destination branch's Guard, or a model
+// *GuardError when the plan breaks a destination branch's Guard, an error
+// wrapping ErrInvalidGuard when a Guard's limit is out of range, or a model
 // error (wrapping ErrNoAttr, ErrIntegrity or ErrNoBranch) when the two
 // trees' object types disagree. The verdict is made with the plan, by the
 // code Apply runs, so a dry run that prints it and the real run agree. A

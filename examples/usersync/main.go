@@ -62,7 +62,24 @@ const (
 	exitOK      = 0
 	exitError   = 1
 	exitChanges = 2
+	// exitUsage is a bad flag. It is 1, not the 2 of Go's flag package:
+	// with -dry-run -detailed-exitcode, 2 means "there are changes", and a
+	// script must not read a mistyped limit as that.
+	exitUsage = exitError
 )
+
+// checkLimits refuses guard limits that mean nothing, before anything is
+// read: dss.Guard would refuse them too, but only once both sides are
+// imported.
+func checkLimits(maxDeletes int, maxFraction float64) error {
+	if maxDeletes < -1 {
+		return fmt.Errorf("-max-deletes %d: want -1 (no limit), 0 (dss's default) or more", maxDeletes)
+	}
+	if !(maxFraction >= 0 && maxFraction <= 1) { // NaN too
+		return fmt.Errorf("-max-delete-fraction %v: want a fraction from 0 (dss's default, 0.5) to 1 (no limit)", maxFraction)
+	}
+	return nil
+}
 
 // run is the whole program, apart from the process: tests call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -84,11 +101,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	allowEmpty := fs.Bool("allow-empty-source", false, "apply an export with no users even when the database has some (by default such an export is taken as broken)")
 	verbose := fs.Bool("verbose", false, "print every action of a long plan, not only its first lines")
 	if err := fs.Parse(args); err != nil {
-		return exitError
+		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "usersync: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
-		return exitError
+		return exitUsage
+	}
+	if err := checkLimits(*maxDeletes, *maxFraction); err != nil {
+		fmt.Fprintf(stderr, "usersync: %v\n", err)
+		return exitUsage
 	}
 	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
