@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -265,8 +266,11 @@ func (f *field) appendList(obj unsafe.Pointer, v any) error {
 }
 
 // appendText appends s to the list field, without boxing it when the list
-// holds strings.
+// holds strings. The empty string adds nothing.
 func (f *field) appendText(obj unsafe.Pointer, s string) error {
+	if s == "" {
+		return nil
+	}
 	if f.elem.Kind() != reflect.String {
 		return f.appendElem(f.ptr(obj), s)
 	}
@@ -278,9 +282,29 @@ func (f *field) appendText(obj unsafe.Pointer, s string) error {
 	return nil
 }
 
+// appendElem appends one element to the list field at p. Nothing, the
+// empty string and empty bytes add nothing: an empty CSV cell (one row of a
+// LEFT JOIN's export for a group without members), a "" in a JSON list and
+// SQL NULL all say "no element", for every element type, as dsscsv's Lists
+// drops empty elements. An element "" would be a member whose idnumber is
+// empty, which no object can have (ErrNoID).
 func (f *field) appendElem(p unsafe.Pointer, v any) error {
-	if v == nil {
+	switch x := indirect(v).(type) {
+	case nil:
 		return nil
+	case string:
+		if x == "" {
+			return nil
+		}
+	case []byte:
+		if len(x) == 0 {
+			return nil
+		}
+	case json.Number, bool, int, int64, float64, time.Time:
+	default:
+		if rv := reflect.ValueOf(x); rv.Kind() == reflect.String && rv.Len() == 0 {
+			return nil // a named string type
+		}
 	}
 	if f.elem.Kind() == reflect.String {
 		s, err := toString(v)

@@ -738,3 +738,58 @@ func baseType(t reflect.Type) reflect.Type {
 	}
 	return t
 }
+
+// TestEmptyListElements: an empty string is no element, for every element
+// type and every way it comes (issue 20, point 1). Rows "1," and "1,a" (a
+// LEFT JOIN's export, one membership per row) used to give the list
+// ["", "a"], so that the plan added a member whose idnumber is empty; into
+// an []int the empty cell added 0.
+func TestEmptyListElements(t *testing.T) {
+	tests := []struct {
+		name string
+		recs []Record
+		want kinds
+	}{
+		{"empty cell, then a member", []Record{{"idnumber": "1", "l": ""}, {"idnumber": "1", "l": "a"}}, kinds{L: []string{"a"}}},
+		{"only empty cells", []Record{{"idnumber": "1", "l": ""}, {"idnumber": "1", "l": ""}}, kinds{}},
+		{"empty bytes (SQL driver)", []Record{{"idnumber": "1", "l": []byte{}}, {"idnumber": "1", "l": []byte("a")}}, kinds{L: []string{"a"}}},
+		{"empty cell into []int", []Record{{"idnumber": "1", "li": ""}, {"idnumber": "1", "li": "7"}}, kinds{LI: []int{7}}},
+		{"empty cell into a named element type", []Record{{"idnumber": "1", "ld": ""}}, kinds{}},
+		{`"" in a []string`, []Record{{"idnumber": "1", "l": []string{"", "a", ""}}}, kinds{L: []string{"a"}}},
+		{`"" in a JSON list`, []Record{{"idnumber": "1", "l": []any{"", "a"}, "li": []any{"", json.Number("3")}}}, kinds{L: []string{"a"}, LI: []int{3}}},
+		{`"" in a []dept`, []Record{{"idnumber": "1", "ld": []dept{"", "x"}}}, kinds{LD: []dept{"x"}}},
+		{"a pointer to an empty string", []Record{{"idnumber": "1", "l": []any{ptr(""), ptr("b")}}}, kinds{L: []string{"b"}}},
+		{"0 is an element", []Record{{"idnumber": "1", "li": []string{"0"}}}, kinds{LI: []int{0}}},
+		{"space is an element", []Record{{"idnumber": "1", "l": " "}}, kinds{L: []string{" "}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := importKinds(t, false, tt.recs...)
+			require.NoError(t, err)
+			got, ok := tr.Branches.Things.Get("1")
+			require.True(t, ok)
+			tt.want.ID = "1"
+			if diff := cmp.Diff(tt.want, *got); diff != "" {
+				t.Errorf("decoded object (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("rows", func(t *testing.T) {
+		tr := NewTree[kindsTree]("source")
+		tr.Branches.Things.Importer = RowsFunc([]string{"idnumber", "l", "li"}, func(ctx context.Context, yield func([]string) error) error {
+			for _, row := range [][]string{{"1", "", ""}, {"1", "a", "7"}, {"2", "", ""}} {
+				if err := yield(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(t, tr.Import(context.Background()))
+		one, _ := tr.Branches.Things.Get("1")
+		require.Equal(t, []string{"a"}, one.L)
+		require.Equal(t, []int{7}, one.LI)
+		two, _ := tr.Branches.Things.Get("2")
+		require.Empty(t, two.L)
+		require.Empty(t, two.LI)
+	})
+}

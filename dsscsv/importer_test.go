@@ -1630,3 +1630,24 @@ func TestShortRowsAcrossBatches(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// TestEmptyCellInListColumn: rows "1," and "1,a", one membership per row as
+// a LEFT JOIN exports a group without members, give the list ["a"], not
+// ["", "a"] with a member whose idnumber is empty (issue 20, point 1); by
+// rows and by records alike.
+func TestEmptyCellInListColumn(t *testing.T) {
+	for _, byRecords := range []bool{false, true} {
+		t.Run(fmt.Sprintf("records=%v", byRecords), func(t *testing.T) {
+			tree := dss.NewTree[school]("source")
+			tree.Branches.Users.Importer = dsscsv.New(strings.NewReader("idnumber,groups\n1,\n1,a\n2,\n"), "users.csv")
+			if byRecords {
+				tree.Branches.Users.Preprocess = func(dss.Record) error { return nil }
+			}
+			require.NoError(t, tree.Import(context.Background()))
+			one, _ := tree.Branches.Users.Get("1")
+			assert.Equal(t, []string{"a"}, one.Groups)
+			two, _ := tree.Branches.Users.Get("2")
+			assert.Empty(t, two.Groups)
+		})
+	}
+}
