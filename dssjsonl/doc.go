@@ -30,8 +30,9 @@
 // once ("dss: source.courses: jsonl courses.jsonl:12:5: ..."). Besides invalid JSON (ErrSyntax), a
 // line that is not an object (ErrNotObject), a key repeated in one object
 // (ErrDuplicateKey, which encoding/json would resolve silently by keeping the
-// last), and text that is not UTF-8 (ErrNotUTF8, which encoding/json would
-// replace silently) fail the import at their line and column.
+// last), and text that is not UTF-8 or an escaped lone surrogate such as
+// "\ud800" (ErrNotUTF8, which encoding/json would replace with U+FFFD
+// silently) fail the import at their line and column.
 //
 // Lines end with "\n" or "\r\n"; blank lines are skipped, and so is a UTF-8
 // byte order mark at the start. The import streams: it holds one line at a

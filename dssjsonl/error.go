@@ -21,8 +21,10 @@ var (
 	// ErrDuplicateKey: an object has the same key twice. encoding/json
 	// would keep the last value silently.
 	ErrDuplicateKey = errors.New("duplicate key")
-	// ErrNotUTF8: a line is not valid UTF-8, as JSON text must be; a file
-	// in Latin-1, say. encoding/json would replace the bad bytes silently.
+	// ErrNotUTF8: a line is not valid UTF-8, as JSON text must be (a file
+	// in Latin-1, say), or a string holds an escaped UTF-16 surrogate
+	// without its other half ("\ud800"), which no UTF-8 text can hold.
+	// encoding/json would replace either with U+FFFD silently.
 	ErrNotUTF8 = errors.New("not valid UTF-8")
 	// ErrRecordTooLarge: a line is longer than MaxRecordSize bytes.
 	ErrRecordTooLarge = errors.New("record too large")

@@ -263,7 +263,64 @@ func (r *run) parse(line []byte, rec dss.Record) error {
 			}
 		}
 	}
+	if bytes.Contains(line, []byte(`\u`)) {
+		if i, esc := loneSurrogate(line); i >= 0 {
+			return r.errAt(i, fmt.Errorf("%w: %s is half of a UTF-16 surrogate pair, which no UTF-8 text holds (encoding/json would make it U+FFFD)", ErrNotUTF8, esc))
+		}
+	}
 	return nil
+}
+
+// loneSurrogate returns the offset and the text of the first \u escape in a
+// string of line, which is valid JSON, that is a UTF-16 surrogate without
+// its other half: a high one (\ud800 to \udbff) not followed by a low one
+// (\udc00 to \udfff), or a low one alone. It returns -1 if there is none.
+func loneSurrogate(line []byte) (int, string) {
+	inString := false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			if line[i+1] != 'u' {
+				i++ // a one-letter escape: \" or \\ among them
+				continue
+			}
+			r := hex4(line[i+2 : i+6])
+			switch {
+			case 0xd800 <= r && r < 0xdc00:
+				if i+12 <= len(line) && line[i+6] == '\\' && line[i+7] == 'u' {
+					if lo := hex4(line[i+8 : i+12]); 0xdc00 <= lo && lo < 0xe000 {
+						i += 11 // the pair
+						continue
+					}
+				}
+				return i, string(line[i : i+6])
+			case 0xdc00 <= r && r < 0xe000:
+				return i, string(line[i : i+6])
+			}
+			i += 5
+		}
+	}
+	return -1, ""
+}
+
+// hex4 is the value of four hexadecimal digits, which valid JSON has after
+// a \u.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
 }
 
 // members counts the members of the object on line, which is valid JSON:

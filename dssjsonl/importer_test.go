@@ -692,6 +692,16 @@ func FuzzImport(f *testing.F) {
 			}
 			return
 		}
+		if !strings.Contains(input, "\uFFFD") && !strings.Contains(strings.ToLower(input), `\ufffd`) {
+			// No replacement character in, none out: nothing was replaced.
+			for i, r := range recs {
+				for k, v := range r {
+					if strings.Contains(fmt.Sprint(v), "\uFFFD") || strings.Contains(k, "\uFFFD") {
+						t.Fatalf("record %d: key %q: a U+FFFD the input does not hold", i+1, k)
+					}
+				}
+			}
+		}
 		text := strings.Split(strings.TrimPrefix(input, "\ufeff"), "\n")
 		var out bytes.Buffer
 		for i, r := range recs {
@@ -747,5 +757,53 @@ func BenchmarkImport(b *testing.B) {
 		if err := dssjsonl.New(strings.NewReader(input), "bench.jsonl").Import(context.Background(), func(dss.Record) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLoneSurrogate: an escaped UTF-16 surrogate without its other half is
+// refused at its line and column with ErrNotUTF8, as invalid UTF-8 is;
+// encoding/json would import "\ud800" as "\uFFFD", changing the value
+// without a word (issue 20, point 2). A pair, and a backslash before "u",
+// are text.
+func TestLoneSurrogate(t *testing.T) {
+	const first = `{"idnumber": "1"}` + "\n"
+	bad := []struct {
+		name, line, esc string
+		column          int
+	}{
+		{"a high surrogate alone", `{"idnumber": "2", "name": "\ud800"}`, `\ud800`, 28},
+		{"a low surrogate alone", `{"idnumber": "2", "name": "x\uDC00"}`, `\uDC00`, 29},
+		{"a high surrogate before another escape", `{"idnumber": "2", "name": "\ud800\u0041"}`, `\ud800`, 28},
+		{"a high surrogate at the end of a string", `{"idnumber": "2", "name": "\u00e9\udbff"}`, `\udbff`, 34},
+		{"in a key", `{"idnumber": "2", "n\ud800": "x"}`, `\ud800`, 21},
+		{"in a list", `{"idnumber": "2", "tags": ["a", "\\\ud800"]}`, `\ud800`, 36},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, _, err := importAll(t, dssjsonl.New(strings.NewReader(first+tt.line+"\n"), "people.jsonl"), "people.jsonl")
+			require.ErrorIs(t, err, dssjsonl.ErrNotUTF8)
+			require.EqualError(t, err, fmt.Sprintf(`jsonl people.jsonl:2:%d: not valid UTF-8: %s is half of a UTF-16 surrogate pair, which no UTF-8 text holds (encoding/json would make it U+FFFD)`, tt.column, tt.esc))
+			var e *dssjsonl.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, 2, e.Line)
+			require.Equal(t, tt.line[e.Column-1:e.Column-1+len(tt.esc)], tt.esc, "the column points at the escape")
+			require.Len(t, recs, 1)
+		})
+	}
+	good := []struct {
+		name, line, want string
+	}{
+		{"a pair", `{"idnumber": "2", "name": "\ud83d\ude00"}`, "\U0001F600"},
+		{"an upper-case pair", `{"idnumber": "2", "name": "\uD83D\uDE00!"}`, "\U0001F600!"},
+		{"an escaped backslash before u", `{"idnumber": "2", "name": "\\ud800"}`, `\ud800`},
+		{"an escaped quote before it", `{"idnumber": "2", "name": "\"\\ud800"}`, `"\ud800`},
+		{"not a surrogate", `{"idnumber": "2", "name": "\u00e9\ue000"}`, "\u00e9\ue000"},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, _, err := importAll(t, dssjsonl.New(strings.NewReader(tt.line+"\n"), "people.jsonl"), "people.jsonl")
+			require.NoError(t, err)
+			require.Equal(t, tt.want, recs[0]["name"])
+		})
 	}
 }
