@@ -331,6 +331,26 @@ var (
 	errIDControl = fmt.Errorf("%w: it holds a control character", ErrBadID)
 )
 
+// errIDNumber is the ErrBadID of a JSON number with a fraction or an
+// exponent, or -0, given as the idnumber of a branch whose idnumbers are
+// strings: its text would make 1.0, 1e0 and 1 three objects.
+var errIDNumber = fmt.Errorf("%w: a number with a fraction or an exponent (1.0, 1e0) or -0 would name another object than the integer it equals; write the idnumber as an integer or a string", ErrBadID)
+
+// integerText reports whether a JSON number's text is an integer written
+// as JSON writes one: an optional minus and digits, and not -0.
+func integerText(n string) bool {
+	digits := strings.TrimPrefix(n, "-")
+	if digits == "" || (digits == "0" && len(n) > 1) {
+		return false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // checkID vets an idnumber given as text: it returns s, or with trim s
 // without the space around it (space as unicode.IsSpace says); ErrNoID if
 // that leaves nothing; ErrBadID for space around it without trim, or for a

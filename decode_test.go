@@ -793,3 +793,43 @@ func TestEmptyListElements(t *testing.T) {
 		require.Empty(t, two.LI)
 	})
 }
+
+// TestJSONNumberIDs: one number names one object. A JSON number given as a
+// string idnumber keeps its text, so 1.0 and 1e0 would name other objects
+// than 1 (issue 20, point 3): a fraction, an exponent or -0 is refused with
+// ErrBadID. An integer key takes the number's value, which is one object
+// whatever its text.
+func TestJSONNumberIDs(t *testing.T) {
+	for _, tc := range []struct {
+		id   json.Number
+		want string // "" when refused
+	}{
+		{"1", "1"}, {"-5", "-5"}, {"0", "0"}, {"12345678901234567890", "12345678901234567890"},
+		{"1.0", ""}, {"1e0", ""}, {"1E0", ""}, {"1e+2", ""}, {"0.5", ""}, {"-0", ""}, {"-0.0", ""},
+	} {
+		tr, err := importKinds(t, false, Record{"idnumber": tc.id})
+		if tc.want != "" {
+			require.NoError(t, err, "idnumber %s", tc.id)
+			require.Equal(t, []string{tc.want}, slices.Collect(tr.Branches.Things.Keys()))
+			continue
+		}
+		require.ErrorIs(t, err, ErrBadID, "idnumber %s", tc.id)
+		require.EqualError(t, err, fmt.Sprintf(`dss: source.things: record 1: key "idnumber" value %q: invalid idnumber: a number with a fraction or an exponent (1.0, 1e0) or -0 would name another object than the integer it equals; write the idnumber as an integer or a string`, tc.id))
+		require.Equal(t, 0, tr.Branches.Things.Len())
+	}
+	t.Run("integer idnumbers", func(t *testing.T) {
+		type intTree struct {
+			Rooms *Branch[int, intKeyed]
+		}
+		tr := NewTree[intTree]("source")
+		tr.Branches.Rooms.Importer = Records(Record{"idnumber": json.Number("1.0")}, Record{"idnumber": json.Number("2e0")})
+		require.NoError(t, tr.Import(context.Background()))
+		require.Equal(t, []int{1, 2}, slices.Collect(tr.Branches.Rooms.Keys()))
+	})
+	t.Run("other string fields keep the text", func(t *testing.T) {
+		tr, err := importKinds(t, false, Record{"idnumber": "1", "s": json.Number("1.0")})
+		require.NoError(t, err)
+		got, _ := tr.Branches.Things.Get("1")
+		require.Equal(t, "1.0", got.S)
+	})
+}

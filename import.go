@@ -2,6 +2,7 @@ package dss
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -349,6 +350,9 @@ func (b *Branch[K, V]) put(rec Record, pos Pos) error {
 		}
 	}
 	conv, err := vetID(idv, b.TrimID)
+	if n, ok := conv.(json.Number); ok && err == nil && reflect.TypeFor[K]().Kind() == reflect.String && !integerText(string(n)) {
+		err = errIDNumber
+	}
 	if err != nil {
 		return b.errorf(pos, "", &keyError{key: idkey, value: idv, err: err}, nil)
 	}

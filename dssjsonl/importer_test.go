@@ -807,3 +807,17 @@ func TestLoneSurrogate(t *testing.T) {
 		})
 	}
 }
+
+// TestNumberIDs: {"idnumber": 1} is course "1", and {"idnumber": 1.0} or
+// {"idnumber": 1e0} would have been courses "1.0" and "1e0": one number,
+// several objects. They are refused at their line (issue 20, point 3).
+func TestNumberIDs(t *testing.T) {
+	for _, id := range []string{"1.0", "1e0", "-0"} {
+		input := `{"idnumber": 1, "name": "Algebra"}` + "\n" + `{"idnumber": ` + id + `, "name": "Algebra"}` + "\n"
+		tree := dss.NewTree[catalog]("source")
+		tree.Branches.Courses.Importer = dssjsonl.New(strings.NewReader(input), "courses.jsonl")
+		err := tree.Import(context.Background())
+		require.ErrorIs(t, err, dss.ErrBadID)
+		require.EqualError(t, err, `dss: source.courses: courses.jsonl:2: key "idnumber" value "`+id+`": invalid idnumber: a number with a fraction or an exponent (1.0, 1e0) or -0 would name another object than the integer it equals; write the idnumber as an integer or a string`)
+	}
+}
