@@ -145,6 +145,38 @@ func (b *Branch[K, V]) Name() string { return b.name }
 
 func (b *Branch[K, V]) objPlan() *objPlan { return b.plan }
 
+// Attr describes an attribute of a branch's objects that dss syncs, as the
+// type plan dss makes once per object type knows it.
+type Attr struct {
+	// Key is the record key and the attribute's name in actions
+	// (update_<Key>, add_<Key>_to_<branch>); IDKey for the idnumber.
+	Key string
+	// Field is the index of the object struct's field (reflect's Field).
+	Field int
+	// Type is the field's type: string, []string, *time.Time, sql.Null[int64], ...
+	Type reflect.Type
+	// List is true for a list, compared as a set: its changes are add_ and
+	// remove_ actions, one per element, not update_.
+	List bool
+	// Secret is true for a field tagged ",secret", whose values are never
+	// printed, logged or saved in a plan.
+	Secret bool
+}
+
+// Attrs returns what the branch's objects sync: the idnumber first, then
+// every synced attribute in field order. Keys that begin with "_", which
+// are decoded but never synced, are not in it. The slice is new at every
+// call.
+func (b *Branch[K, V]) Attrs() []Attr {
+	p := b.plan
+	out := make([]Attr, 0, 1+len(p.synced))
+	for _, i := range append([]int{p.id}, p.synced...) {
+		f := &p.fields[i]
+		out = append(out, Attr{Key: f.key, Field: f.index, Type: f.typ, List: f.list, Secret: f.secret})
+	}
+	return out
+}
+
 // Len returns the number of objects in the branch.
 func (b *Branch[K, V]) Len() int {
 	if b.objs == nil {

@@ -29,6 +29,7 @@ const IDKey = "idnumber"
 type field struct {
 	key     string       // record key and attribute name
 	goName  string       // the Go field name, for messages
+	index   int          // the struct field's index
 	offset  uintptr      // offset in the struct
 	typ     reflect.Type // the field's type
 	elem    reflect.Type // element type when list
@@ -102,7 +103,7 @@ func buildPlan(t reflect.Type) (*objPlan, error) {
 		if !hasTag || key == "" {
 			key = snakeCase(sf.Name)
 		}
-		f := field{key: key, goName: sf.Name, offset: sf.Offset, typ: sf.Type, private: strings.HasPrefix(key, "_")}
+		f := field{key: key, goName: sf.Name, index: i, offset: sf.Offset, typ: sf.Type, private: strings.HasPrefix(key, "_")}
 		if err := f.setOptions(opts); err != nil {
 			problems = append(problems, fmt.Sprintf("field %s: %v", sf.Name, err))
 			continue

@@ -1,6 +1,7 @@
 package dsstest_test
 
 import (
+	"database/sql"
 	"testing"
 
 	"github.com/datastoresync/dss"
@@ -63,4 +64,43 @@ func TestConvergesFails(t *testing.T) {
 type Accounts2 struct {
 	Users  *dss.Branch[string, struct{ IDNumber string }]
 	Groups *dss.Branch[string, Group]
+}
+
+// Phonebook has attributes that may be absent: a pointer and a sql.Null.
+type Phonebook struct {
+	IDNumber string            `dss:"idnumber"`
+	Phone    *string           `dss:"phone"`
+	Floor    sql.Null[int64]   `dss:"floor"`
+	Left     sql.Null[float64] `dss:"left"`
+}
+
+type Directory struct {
+	Contacts *dss.Branch[string, Phonebook]
+}
+
+// TestConvergesNullable: a Memory keeps every attribute dss syncs, those
+// that may be absent included. It used to learn the attributes by diffing
+// probe objects, which it could make only for plain kinds, so that it
+// held no pointer or sql.Null attribute and failed their updates with
+// "no attribute" (issue 20, point 5).
+func TestConvergesNullable(t *testing.T) {
+	ds := dss.New[Directory, Directory]()
+	dsstest.Import(t, ds.Source, dsstest.Records{"contacts": {
+		{"idnumber": "1", "phone": "+44 20", "floor": int64(3)},
+		{"idnumber": "2", "phone": nil, "floor": nil, "left": 0.5},
+	}})
+	dsstest.Import(t, ds.Dest, dsstest.Records{"contacts": {
+		{"idnumber": "1", "phone": nil, "floor": int64(2)},
+		{"idnumber": "2", "phone": "+44 21"},
+	}})
+	var mem *dsstest.Memory
+	run(t, func(tb testing.TB) { mem = dsstest.Converges(tb, ds) }).passed(t)
+	phone := "+44 20"
+	want := dsstest.Records{"contacts": {
+		{"idnumber": "1", "phone": &phone, "floor": sql.Null[int64]{V: 3, Valid: true}, "left": sql.Null[float64]{}},
+		{"idnumber": "2", "phone": (*string)(nil), "floor": sql.Null[int64]{}, "left": sql.Null[float64]{V: 0.5, Valid: true}},
+	}}
+	if diff := cmp.Diff(want, mem.Records()); diff != "" {
+		t.Errorf("the destination after the plan (-want +got):\n%s", diff)
+	}
 }

@@ -2,7 +2,6 @@ package dsstest
 
 import (
 	"cmp"
-	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -31,85 +30,25 @@ type attr struct {
 var layoutCache sync.Map // reflect.Type of a tree's struct -> map[string]*layout
 
 // layoutsOf returns the layout of every branch of trees of type T, by
-// branch name, built once per T.
-//
-// dsstest does not repeat dss's naming rules (tags, snake_case, IDNumber,
-// "_" keys): it asks dss. For each field of an object type it diffs a tree
-// holding an object with that field set against a tree holding the zero
-// object, and the actions say what the field is: update_<attr> or
-// add_<attr>_to_<branch> name a synced attribute, new_ and old_ mean the
-// field is the idnumber (the two objects no longer pair), and no action
-// means the field is not synced.
+// branch name, built once per T from what dss says each branch syncs
+// (dss.Branch.Attrs): dsstest does not repeat dss's naming rules.
 func layoutsOf[T any]() map[string]*layout {
 	rt := reflect.TypeFor[T]()
 	if v, ok := layoutCache.Load(rt); ok {
 		return v.(map[string]*layout)
 	}
 	out := map[string]*layout{}
-	for bi, b := range branchesOf(dss.NewTree[T]("probe")) {
-		typ := b.objType()
-		l := &layout{typ: typ, id: -1, byKey: map[string]int{}}
-		for fi := range typ.NumField() {
-			sf := typ.Field(fi)
-			val, ok := nonZero(sf.Type)
-			if !sf.IsExported() || !ok {
-				continue // dss skips it: unexported, or tagged "-"
-			}
-			src, dst := dss.NewTree[T]("source"), dss.NewTree[T]("dest")
-			obj := reflect.New(typ).Elem()
-			obj.Field(fi).Set(val)
-			branchesOf(src)[bi].put(obj)
-			branchesOf(dst)[bi].put(reflect.New(typ).Elem())
-			for a := range src.Diff(dst) {
-				switch a.Kind {
-				case dss.KindNew, dss.KindOld:
-					l.id = fi
-				case dss.KindUpdate, dss.KindAdd, dss.KindRemove:
-					if _, seen := l.byKey[a.Attr]; !seen {
-						l.byKey[a.Attr] = len(l.attrs)
-						l.attrs = append(l.attrs, attr{key: a.Attr, field: fi, list: a.Kind != dss.KindUpdate})
-					}
-				}
-			}
-		}
-		if l.id < 0 {
-			panic(fmt.Sprintf("dsstest: branch %s: found no idnumber field in %v", b.name, typ)) // dss would have refused the type
+	for _, b := range branchesOf(dss.NewTree[T]("layout")) {
+		as := b.attrs() // the idnumber first
+		l := &layout{typ: b.objType(), id: as[0].Field, byKey: map[string]int{}}
+		for _, a := range as[1:] {
+			l.byKey[a.Key] = len(l.attrs)
+			l.attrs = append(l.attrs, attr{key: a.Key, field: a.Field, list: a.List})
 		}
 		out[b.name] = l
 	}
 	v, _ := layoutCache.LoadOrStore(rt, out)
 	return v.(map[string]*layout)
-}
-
-// nonZero returns a value of type t that is not its zero value, for the
-// kinds an attribute may have.
-func nonZero(t reflect.Type) (reflect.Value, bool) {
-	v := reflect.New(t).Elem()
-	if t == reflect.TypeFor[time.Time]() {
-		v.Set(reflect.ValueOf(time.Unix(1, 0).UTC()))
-		return v, true
-	}
-	switch t.Kind() {
-	case reflect.String:
-		v.SetString("x")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(1)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(1)
-	case reflect.Float32, reflect.Float64:
-		v.SetFloat(1)
-	case reflect.Slice:
-		e, ok := nonZero(t.Elem())
-		if !ok {
-			return v, false
-		}
-		v.Set(reflect.Append(v, e))
-	default:
-		return v, false
-	}
-	return v, true
 }
 
 // record returns the idnumber and synced attributes of obj, a struct of the

@@ -83,6 +83,11 @@ func isBranch(t reflect.Type) bool {
 	return t.Kind() == reflect.Pointer && t.Elem().PkgPath() == branchPkg && strings.HasPrefix(t.Elem().Name(), "Branch[")
 }
 
+// attrs returns what the branch syncs: the idnumber, then its attributes.
+func (b branch) attrs() []dss.Attr {
+	return b.v.MethodByName("Attrs").Call(nil)[0].Interface().([]dss.Attr)
+}
+
 // objType returns V, the branch's object type.
 func (b branch) objType() reflect.Type { return b.v.MethodByName("Get").Type().Out(0).Elem() }
 
