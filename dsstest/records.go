@@ -108,9 +108,6 @@ func (b branch) clearRaw() {
 	}
 }
 
-// put stores obj, a V, in the branch.
-func (b branch) put(obj reflect.Value) { b.v.MethodByName("Put").Call([]reflect.Value{obj}) }
-
 // all yields the branch's idnumbers and objects (*V) in idnumber order.
 func (b branch) all() iter.Seq2[reflect.Value, reflect.Value] {
 	return b.v.MethodByName("All").Call(nil)[0].Seq2()
