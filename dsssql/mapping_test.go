@@ -1,0 +1,215 @@
+package dsssql_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/dsssql"
+)
+
+type mUser struct {
+	IDNumber string `dss:"idnumber"`
+	Name     string `dss:"name"`
+	Email    string `dss:"email"`
+	Age      int    `dss:"age"`
+}
+
+type mUsers struct {
+	Users *dss.Branch[string, mUser]
+}
+
+// combine hands each batch to the first template whose Branch and
+// Implements take it.
+func combine(ts ...dss.Template) dss.Template {
+	return dss.TemplateFunc(func(ctx context.Context, batch []dss.Action) error {
+		for _, t := range ts {
+			if b, ok := t.(interface{ Branch() string }); ok && b.Branch() != batch[0].Branch {
+				continue
+			}
+			if im, ok := t.(dss.Implementer); ok && !im.Implements(batch[0].Name) {
+				continue
+			}
+			return t.Apply(ctx, batch)
+		}
+		return fmt.Errorf("%w: %s", dss.ErrNotImplemented, batch[0].Name)
+	})
+}
+
+// syncRun imports src and the destination through the mappings in one
+// transaction, plans, applies and commits; it returns the plan.
+func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*dss.Plan, *dss.Report, error) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ts := make([]dss.Template, len(ms))
+	for i, m := range ms {
+		m.DB = tx
+		ts[i] = m
+	}
+	if err := ds.Import(ctx); err != nil {
+		return nil, nil, err
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		return nil, nil, err
+	}
+	var tmpl dss.Template = ms[0]
+	if len(ms) > 1 {
+		tmpl = combine(ts...)
+	}
+	report, err := ds.Apply(ctx, plan, tmpl)
+	if err != nil {
+		return plan, report, err
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return plan, report, nil
+}
+
+// rowsOf returns the rows of query, each as its columns' text joined by "|".
+func rowsOf(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case nil:
+				parts[i] = "NULL"
+			case []byte:
+				parts[i] = string(x)
+			default:
+				parts[i] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func wantRows(t *testing.T, db *sql.DB, query string, want ...string) {
+	t.Helper()
+	got := rowsOf(t, db, query)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n got %q\nwant %q", query, got, want)
+	}
+}
+
+// TestMappingScalars: new, update and old users written in bulk, the
+// second run has nothing to do, and a renamed column is read and written.
+func TestMappingScalars(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, mail TEXT NOT NULL, age INTEGER NOT NULL)`)
+		exec(t, db, `INSERT INTO users VALUES ('1', 'Old', 'a@x', 30), ('2', 'Gone', 'g@x', 40), ('3', 'Same', 's@x', 50)`)
+		src := []dss.Record{
+			{"idnumber": "1", "name": "Ada", "email": "a@x", "age": 36},
+			{"idnumber": "3", "name": "Same", "email": "s@x", "age": 50},
+		}
+		for i := range 3000 {
+			src = append(src, dss.Record{"idnumber": fmt.Sprintf("n%05d", i), "name": "New", "email": "n@x", "age": i})
+		}
+		ds := dss.New[mUsers, mUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(src...)
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		users.Columns = map[string]string{"email": "mail"}
+		ds.Dest.Branches.Users.Importer = users
+		ds.Dest.Branches.Users.Guard.MaxDeleteFraction = 1
+		plan, _, err := syncRun(t, db, ds, users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := plan.Summary.Changes(); s != 3000+1+1 {
+			t.Errorf("first plan has %d changes, want 3002:\n%v", s, plan.Summary)
+		}
+		wantRows(t, db, `SELECT idnumber, name, mail, age FROM users WHERE idnumber < 'n'`, "1|Ada|a@x|36", "3|Same|s@x|50")
+		wantRows(t, db, `SELECT COUNT(*), SUM(age) FROM users WHERE idnumber >= 'n'`, fmt.Sprint(3000, "|", 2999*3000/2))
+		plan, _, err = syncRun(t, db, ds, users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Actions) != 0 {
+			t.Errorf("second plan has %d actions, want none: %v", len(plan.Actions), plan.Actions[0])
+		}
+	})
+}
+
+// TestMappingFailingRow: a row that breaks a constraint is reported as its
+// action; the others are written (Apply goes on after the failure with the
+// rest of the batch), and the transaction is still usable.
+func TestMappingFailingRow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER NOT NULL CHECK (age >= 0))`)
+		var src []dss.Record
+		for i := range 100 {
+			src = append(src, dss.Record{"idnumber": fmt.Sprintf("u%03d", i), "name": "N", "email": fmt.Sprintf("%d@x", i), "age": i})
+		}
+		src[57]["age"] = -1
+		ds := dss.New[mUsers, mUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(src...)
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		ds.Dest.Branches.Users.Importer = users
+		ctx := context.Background()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		users.DB = tx
+		if err := ds.Import(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ds.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := ds.Apply(ctx, plan, users)
+		var ae *dss.ActionError
+		if !errors.As(err, &ae) || ae.Action.ID != "u057" {
+			t.Fatalf("Apply: %v, want the failure of u057", err)
+		}
+		if !strings.Contains(err.Error(), "new_users idnumber \"u057\"") {
+			t.Errorf("the error does not name the action and idnumber: %v", err)
+		}
+		if report.Applied != 99 || len(report.Failed) != 1 {
+			t.Errorf("report: %v", report)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users VALUES ('later', 'L', 'l@x', 1)`); err != nil {
+			t.Fatalf("the transaction is not usable after the failure: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		wantRows(t, db, `SELECT COUNT(*), MIN(idnumber), MAX(idnumber) FROM users WHERE idnumber <> 'later'`, "99|u000|u099")
+		wantRows(t, db, `SELECT COUNT(*) FROM users WHERE idnumber = 'u057'`, "0")
+	})
+}

@@ -1,0 +1,769 @@
+package dsssql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/datastoresync/dss"
+)
+
+// Rows per chunk: the actions written between a savepoint and its release,
+// in statements of their rows (PostgreSQL: one per step, its parameters
+// arrays; SQLite and MySQL: multi-row statements of up to stmtRows rows,
+// then half as many, and half again, down to one, each size prepared once
+// per transaction). A chunk bounds the memory of its rows and the work of
+// finding a failing one. The sizes are usersync's hand-written writer's,
+// measured there: 1,024 rows per statement inserted 100,000 users in SQLite
+// in 0.26-0.34 s, one row per statement in 0.64-0.75 s.
+const (
+	chunkRows = 8192
+	stmtRows  = 1024
+)
+
+// Apply writes a batch of the branch's actions, all with the same name, in
+// bulk in the Mapping's DB. An action that fails is found again by writing
+// its chunk's actions one at a time after a rollback to the chunk's
+// savepoint, and reported as a *dss.BatchError: the actions before it are
+// written, the ones after it not.
+func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	r, c, err := m.ready(ctx)
+	if err != nil {
+		return err
+	}
+	a := batch[0]
+	act, ok := c.actions[a.Name]
+	if !ok || (a.Branch != "" && a.Branch != m.branch) {
+		return m.errorf("%w: %s of branch %s", dss.ErrNotImplemented, a.Name, a.Branch)
+	}
+	w := &writer{m: m, r: r, c: c, ctx: ctx, batch: batch}
+	if err := w.plan(act); err != nil {
+		return err
+	}
+	for s := 0; s < len(batch); {
+		e, rows := s, 0
+		for e < len(batch) && (e == s || rows < chunkRows) {
+			rows += w.weight(e)
+			e++
+		}
+		if err := w.chunk(s, e); err != nil {
+			return err
+		}
+		s = e
+	}
+	return nil
+}
+
+// writer writes one batch.
+type writer struct {
+	m     *Mapping
+	r     *runState
+	c     *config
+	ctx   context.Context
+	batch []dss.Action
+	steps []*step
+	// weight is the number of rows action i writes, roughly.
+	weight func(i int) int
+	// For soft delete: the new objects whose row is there, marked deleted.
+	revived map[int]bool
+	// ids found by lookups: by table and key column, key text -> id.
+	ids map[*column]map[string]any
+	buf []any
+}
+
+// A step is one statement of each action: an op, its constants, and the
+// action's rows.
+type step struct {
+	o      *op
+	consts []any
+	// resolve looks up what the rows of actions [s, e) need.
+	resolve func(s, e int) error
+	// rows adds the rows of action i.
+	rows func(i int, add func(vals ...any)) error
+}
+
+// rowError is an error of one action, at index of the batch.
+type rowError struct {
+	index int
+	err   error
+}
+
+func (e *rowError) Error() string { return e.err.Error() }
+func (e *rowError) Unwrap() error { return e.err }
+
+// plan sets the steps of the batch's actions.
+func (w *writer) plan(act action) error {
+	c, o := w.c, &w.r.ops
+	stamps := make([]any, len(c.stamps))
+	for i, st := range c.stamps {
+		v, err := plainValue(st.f())
+		if err != nil {
+			return w.m.errorf("Stamps[%q]: %w", st.col, err)
+		}
+		stamps[i] = v
+	}
+	scope := make([]any, 0, len(c.scope)+1)
+	for _, k := range c.scope {
+		scope = append(scope, k.val)
+	}
+	live := scope
+	if c.live != nil {
+		live = append(scope[:len(scope):len(scope)], c.live.val)
+	}
+	w.weight = func(int) int { return 1 }
+	switch act.kind {
+	case dss.KindUpdate:
+		cl := act.col
+		w.steps = []*step{{o: o.update[cl], consts: append(stamps[:len(stamps):len(stamps)], live...),
+			rows: func(i int, add func(...any)) error {
+				a := &w.batch[i]
+				v, err := w.m.value(cl, a.Value)
+				if err != nil {
+					return err
+				}
+				key, err := w.key(a)
+				if err != nil {
+					return err
+				}
+				add(v, key)
+				return nil
+			}}}
+	case dss.KindNew:
+		if err := w.planNew(stamps, scope, live); err != nil {
+			return err
+		}
+	case dss.KindOld:
+		for _, l := range c.lists {
+			w.steps = append(w.steps, &step{o: o.joinOwner[l], resolve: w.resolveOwners(l, live),
+				rows: func(i int, add func(...any)) error {
+					id, err := w.ownerID(l, i)
+					if err == nil {
+						add(id)
+					}
+					return err
+				}})
+		}
+		consts := live
+		if c.live != nil {
+			consts = append(append([]any{c.deleted.val}, stamps...), live...)
+		}
+		w.steps = append(w.steps, &step{o: o.del, consts: consts,
+			rows: func(i int, add func(...any)) error {
+				key, err := w.key(&w.batch[i])
+				if err == nil {
+					add(key)
+				}
+				return err
+			}})
+	case dss.KindAdd, dss.KindRemove:
+		l := act.list
+		jo := o.joinInsert[l]
+		if act.kind == dss.KindRemove {
+			jo = o.joinDelete[l]
+		}
+		ownersOf := w.resolveOwners(l, live)
+		membersOf := w.resolveMembers(l, func(i int) []any { return []any{w.batch[i].Value} })
+		w.steps = []*step{{o: jo,
+			resolve: func(s, e int) error {
+				if err := ownersOf(s, e); err != nil {
+					return err
+				}
+				return membersOf(s, e)
+			},
+			rows: func(i int, add func(...any)) error {
+				owner, err := w.ownerID(l, i)
+				if err != nil {
+					return err
+				}
+				member, err := w.memberID(l, w.batch[i].Value)
+				if err != nil {
+					return err
+				}
+				add(owner, member)
+				return nil
+			}}}
+	}
+	return nil
+}
+
+// planNew sets the steps of new objects: revive the rows marked deleted,
+// insert the others, then write their lists.
+func (w *writer) planNew(stamps, scope, live []any) error {
+	c, o := w.c, &w.r.ops
+	srcs := make([]*srcPlan, len(w.batch))
+	objs := make([]reflect.Value, len(w.batch))
+	for i := range w.batch {
+		a := &w.batch[i]
+		rv := reflect.ValueOf(a.Source)
+		if !rv.IsValid() || rv.Kind() != reflect.Pointer || rv.IsNil() {
+			return &dss.BatchError{Index: i, Err: w.m.errorf("%s: the action has no source object", a.Name)}
+		}
+		p, err := w.r.srcPlan(c, rv.Type())
+		if err != nil {
+			return &dss.BatchError{Index: i, Err: w.m.errorf("%s: %w", a.Name, err)}
+		}
+		srcs[i], objs[i] = p, rv.Elem()
+	}
+	w.weight = func(i int) int {
+		n := 1
+		for k := range c.lists {
+			n += objs[i].Field(srcs[i].lists[k]).Len()
+		}
+		return n
+	}
+	if c.live != nil {
+		if err := w.findRevived(scope); err != nil {
+			return err
+		}
+	}
+	attrs := func(i int, vals []any) ([]any, error) {
+		for k, cl := range c.cols {
+			v, err := w.m.value(cl, objs[i].Field(srcs[i].cols[k]).Interface())
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		return vals, nil
+	}
+	if c.live != nil {
+		consts := []any{c.live.val}
+		for _, k := range c.insert {
+			consts = append(consts, k.val)
+		}
+		consts = append(consts, stamps...)
+		consts = append(consts, scope...)
+		consts = append(consts, c.deleted.val)
+		w.steps = append(w.steps, &step{o: o.revive, consts: consts,
+			rows: func(i int, add func(...any)) error {
+				if !w.revived[i] {
+					return nil
+				}
+				vals, err := attrs(i, w.buf[:0])
+				if err != nil {
+					return err
+				}
+				key, err := w.key(&w.batch[i])
+				if err != nil {
+					return err
+				}
+				w.buf = append(vals, key)
+				add(w.buf...)
+				return nil
+			}})
+	}
+	w.steps = append(w.steps, &step{o: o.insert,
+		rows: func(i int, add func(...any)) error {
+			if w.revived[i] {
+				return nil
+			}
+			key, err := w.key(&w.batch[i])
+			if err != nil {
+				return err
+			}
+			vals, err := attrs(i, append(w.buf[:0], key))
+			if err != nil {
+				return err
+			}
+			vals = append(vals, live...)
+			for _, k := range c.insert {
+				vals = append(vals, k.val)
+			}
+			vals = append(vals, stamps...)
+			w.buf = vals
+			add(vals...)
+			return nil
+		}})
+	for k, l := range c.lists {
+		elems := func(i int) []any {
+			f := objs[i].Field(srcs[i].lists[k])
+			out := make([]any, f.Len())
+			for j := range out {
+				out[j] = f.Index(j).Interface()
+			}
+			return out
+		}
+		ownersOf := w.resolveOwners(l, live)
+		if c.live != nil {
+			// A revived object's old elements go; its new ones come.
+			w.steps = append(w.steps, &step{o: o.joinOwner[l], resolve: ownersOf,
+				rows: func(i int, add func(...any)) error {
+					if !w.revived[i] {
+						return nil
+					}
+					id, err := w.ownerID(l, i)
+					if err == nil {
+						add(id)
+					}
+					return err
+				}})
+		}
+		membersOf := w.resolveMembers(l, elems)
+		w.steps = append(w.steps, &step{o: o.joinInsert[l],
+			resolve: func(s, e int) error {
+				if err := ownersOf(s, e); err != nil {
+					return err
+				}
+				return membersOf(s, e)
+			},
+			rows: func(i int, add func(...any)) error {
+				es := elems(i)
+				if len(es) == 0 {
+					return nil
+				}
+				owner, err := w.ownerID(l, i)
+				if err != nil {
+					return err
+				}
+				for _, e := range es {
+					member, err := w.memberID(l, e)
+					if err != nil {
+						return err
+					}
+					add(owner, member)
+				}
+				return nil
+			}})
+	}
+	return nil
+}
+
+// key returns the action's idnumber as the key column stores it.
+func (w *writer) key(a *dss.Action) (any, error) {
+	if w.c.key.kind == kindString {
+		return a.ID, nil
+	}
+	if a.Source != nil {
+		rv := reflect.ValueOf(a.Source)
+		if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			if p, err := w.r.srcPlan(w.c, rv.Type()); err == nil {
+				return plainReflect(rv.Elem().Field(p.id))
+			}
+		}
+	}
+	switch w.c.key.kind {
+	case kindInt:
+		return strconv.ParseInt(a.ID, 10, 64)
+	case kindFloat:
+		return strconv.ParseFloat(a.ID, 64)
+	case kindBool:
+		return strconv.ParseBool(a.ID)
+	}
+	return a.ID, nil
+}
+
+// findRevived finds the new objects whose row is there, in scope and
+// marked deleted.
+func (w *writer) findRevived(scope []any) error {
+	w.revived = map[int]bool{}
+	keys := make([]any, len(w.batch))
+	for i := range w.batch {
+		k, err := w.key(&w.batch[i])
+		if err != nil {
+			return &dss.BatchError{Index: i, Err: w.m.rowErr(&w.batch[i], err)}
+		}
+		keys[i] = k
+	}
+	found, err := w.lookup(w.m.table, w.c.key, w.c.key, append(konstsOf(w.c.scope), *w.c.deleted), keys)
+	if err != nil {
+		return w.m.errorf("%s: find rows marked deleted: %w", w.batch[0].Name, err)
+	}
+	for i, k := range keys {
+		if _, ok := found[keyText(k)]; ok {
+			w.revived[i] = true
+		}
+	}
+	return nil
+}
+
+func konstsOf(ks []konst) []konst { return ks[:len(ks):len(ks)] }
+
+// resolveOwners returns the resolve of the owners' surrogate ids, if l's
+// join table holds them.
+func (w *writer) resolveOwners(l *list, _ []any) func(s, e int) error {
+	return func(s, e int) error {
+		if l.ownerID == nil {
+			return nil
+		}
+		keys := make([]any, 0, e-s)
+		for i := s; i < e; i++ {
+			k, err := w.key(&w.batch[i])
+			if err != nil {
+				return &rowError{i, err}
+			}
+			keys = append(keys, k)
+		}
+		scope := konstsOf(w.c.scope)
+		found, err := w.lookup(w.m.table, w.c.key, l.ownerID, scope, keys)
+		if err != nil {
+			return err
+		}
+		w.remember(l.ownerID, found)
+		return nil
+	}
+}
+
+// resolveMembers returns the resolve of the elements' surrogate ids, if
+// l's join table holds them.
+func (w *writer) resolveMembers(l *list, elems func(i int) []any) func(s, e int) error {
+	return func(s, e int) error {
+		if l.join.Lookup == nil {
+			return nil
+		}
+		var keys []any
+		for i := s; i < e; i++ {
+			for _, el := range elems(i) {
+				v, err := plainValue(el)
+				if err != nil {
+					return &rowError{i, err}
+				}
+				keys = append(keys, v)
+			}
+		}
+		found, err := w.lookup(l.join.Lookup.Table, l.lookupKey, l.lookupID, l.lookupScope, keys)
+		if err != nil {
+			return err
+		}
+		w.remember(l.lookupID, found)
+		return nil
+	}
+}
+
+func (w *writer) remember(col *column, found map[string]any) {
+	if w.ids == nil {
+		w.ids = map[*column]map[string]any{}
+	}
+	if w.ids[col] == nil {
+		w.ids[col] = map[string]any{}
+	}
+	for k, v := range found {
+		w.ids[col][k] = v
+	}
+}
+
+// ownerID returns what l's Owner column holds for action i.
+func (w *writer) ownerID(l *list, i int) (any, error) {
+	key, err := w.key(&w.batch[i])
+	if err != nil || l.ownerID == nil {
+		return key, err
+	}
+	id, ok := w.ids[l.ownerID][keyText(key)]
+	if !ok {
+		return nil, fmt.Errorf("no row of %s with %s %s", w.m.table, w.c.key.name, w.m.showKey(key))
+	}
+	return id, nil
+}
+
+// memberID returns what l's Member column holds for the element e.
+func (w *writer) memberID(l *list, e any) (any, error) {
+	v, err := plainValue(e)
+	if err != nil || l.join.Lookup == nil {
+		return v, err
+	}
+	id, ok := w.ids[l.lookupID][keyText(v)]
+	if !ok {
+		return nil, fmt.Errorf("element %s: no row of %s with %s %s", w.m.showKey(v), l.join.Lookup.Table, l.join.Lookup.Key, w.m.showKey(v))
+	}
+	return id, nil
+}
+
+// showKey writes a key for an error: keys are idnumbers, which errors show.
+func (m *Mapping) showKey(v any) string { return strconv.Quote(keyText(v)) }
+
+// keyText is a key's text, the same whether the database returned it as
+// text, bytes or a number.
+func keyText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return fmt.Sprint(v)
+}
+
+// lookup returns the value of column val of the rows of table whose column
+// key holds one of keys, among the rows of scope, by key text.
+func (w *writer) lookup(table string, key, val *column, scope []konst, keys []any) (map[string]any, error) {
+	found := make(map[string]any, len(keys))
+	d := w.r.d
+	per := stmtRows
+	if d == Postgres {
+		per = chunkRows
+	}
+	for len(keys) > 0 {
+		n := min(per, len(keys))
+		if d != Postgres {
+			for n&(n-1) != 0 {
+				n &= n - 1 // a power of two: one statement per size
+			}
+		}
+		s := &sqlText{d: d}
+		s.w("SELECT ")
+		s.q(key.name)
+		s.w(", ")
+		s.q(val.name)
+		s.w(" FROM ")
+		s.q(table)
+		s.w(" WHERE ")
+		s.q(key.name)
+		var args []any
+		if d == Postgres {
+			s.w(" = ANY (")
+			s.ph(argSrc{})
+			s.w("::" + key.pgType + "[])")
+			args = append(args, keys[:n])
+		} else {
+			s.w(" IN (")
+			for i := range n {
+				if i > 0 {
+					s.w(", ")
+				}
+				s.ph(argSrc{})
+				args = append(args, keys[i])
+			}
+			s.w(")")
+		}
+		for _, k := range scope {
+			s.w(" AND ")
+			s.q(k.col)
+			s.w(" = ")
+			s.ph(argSrc{})
+			args = append(args, k.val)
+		}
+		rows, err := w.r.db.QueryContext(w.ctx, s.b.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up %s.%s: %w", table, val.name, err)
+		}
+		for rows.Next() {
+			var k, v any
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up %s.%s: %w", table, val.name, err)
+			}
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			found[keyText(k)] = v
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("look up %s.%s: %w", table, val.name, err)
+		}
+		keys = keys[n:]
+	}
+	return found, nil
+}
+
+// chunk writes the actions [s, e) between a savepoint and its release. When
+// a statement fails, it rolls back to the savepoint and writes the actions
+// one at a time to find the one that fails, then writes those before it
+// again.
+func (w *writer) chunk(s, e int) error {
+	if err := w.exec(`SAVEPOINT dsssql`); err != nil {
+		return &dss.BatchError{Index: s, Err: w.m.errorf("%s: %w", w.batch[s].Name, err)}
+	}
+	err := w.write(s, e)
+	if err == nil {
+		if err := w.exec(`RELEASE SAVEPOINT dsssql`); err != nil {
+			return &dss.BatchError{Index: s, Err: w.m.errorf("%s: %w", w.batch[s].Name, err)}
+		}
+		return nil
+	}
+	fail := func(i int, err error) error {
+		return &dss.BatchError{Index: i, Err: w.m.rowErr(&w.batch[i], err)}
+	}
+	if cerr := w.ctx.Err(); cerr != nil {
+		return fail(s, err)
+	}
+	if rerr := w.rollback(); rerr != nil {
+		return fail(s, fmt.Errorf("%w (and the rollback to the savepoint failed: %v)", err, rerr))
+	}
+	var re *rowError
+	f := -1
+	if errors.As(err, &re) {
+		f, err = re.index, re.err
+	} else if e-s > 1 {
+		for i := s; i < e && f < 0; i++ {
+			if ierr := w.write(i, i+1); ierr != nil {
+				f, err = i, ierr
+				if errors.As(ierr, &re) {
+					err = re.err
+				}
+			}
+		}
+		if rerr := w.rollback(); rerr != nil {
+			return fail(s, fmt.Errorf("%w (and the rollback to the savepoint failed: %v)", err, rerr))
+		}
+		if f < 0 {
+			return &dss.BatchError{Index: s, Err: w.m.errorf("%s: actions %d to %d fail together, each alone does not: %w",
+				w.batch[s].Name, s+1, e, w.m.hide(err))}
+		}
+	} else {
+		f = s
+	}
+	if err := w.exec(`RELEASE SAVEPOINT dsssql`); err != nil {
+		return fail(s, err)
+	}
+	if f > s {
+		if err := w.chunk(s, f); err != nil {
+			return err
+		}
+	}
+	return fail(f, err)
+}
+
+func (w *writer) rollback() error { return w.exec(`ROLLBACK TO SAVEPOINT dsssql`) }
+
+func (w *writer) exec(query string) error {
+	_, err := w.r.db.ExecContext(w.ctx, query)
+	return err
+}
+
+// write runs every step for the actions [s, e), without a savepoint.
+func (w *writer) write(s, e int) error {
+	var rows []any
+	for _, st := range w.steps {
+		if st.resolve != nil {
+			if err := st.resolve(s, e); err != nil {
+				return err
+			}
+		}
+		rows = rows[:0]
+		n := 0
+		width := len(st.o.cols)
+		for i := s; i < e; i++ {
+			err := st.rows(i, func(vals ...any) {
+				rows = append(rows, vals[:width]...)
+				n++
+			})
+			if err != nil {
+				return &rowError{i, err}
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if err := w.run(st, rows, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run executes st's op for n rows, given row by row in rows.
+func (w *writer) run(st *step, rows []any, n int) error {
+	width := len(st.o.cols)
+	if w.r.d == Postgres {
+		p, err := w.prepare(st.o, 0)
+		if err != nil {
+			return err
+		}
+		cols := make([][]any, width)
+		for c := range cols {
+			col := make([]any, n)
+			for r := range n {
+				col[r] = rows[r*width+c]
+			}
+			cols[c] = col
+		}
+		args := make([]any, len(p.srcs))
+		for i, src := range p.srcs {
+			if src.row == arrayArg {
+				args[i] = cols[src.col]
+			} else {
+				args[i] = st.consts[src.col]
+			}
+		}
+		_, err = p.stmt.ExecContext(w.ctx, args...)
+		return err
+	}
+	most := stmtRows
+	for most*width+len(st.consts) > w.r.d.maxParams() {
+		most /= 2
+	}
+	args := make([]any, 0, min(n, most)*width+len(st.consts))
+	for r := 0; r < n; {
+		size := most
+		for size > n-r {
+			size /= 2
+		}
+		p, err := w.prepare(st.o, size)
+		if err != nil {
+			return err
+		}
+		args = args[:0]
+		for _, src := range p.srcs {
+			if src.row == constArg {
+				args = append(args, st.consts[src.col])
+			} else {
+				args = append(args, rows[(r+src.row)*width+src.col])
+			}
+		}
+		if _, err := p.stmt.ExecContext(w.ctx, args...); err != nil {
+			return err
+		}
+		r += size
+	}
+	return nil
+}
+
+// prepare returns o's statement for n rows, prepared once per DB.
+func (w *writer) prepare(o *op, n int) (*prepared, error) {
+	k := stmtKey{o, n}
+	if p, ok := w.r.stmts[k]; ok {
+		return p, nil
+	}
+	text, srcs := w.r.d.build(o, n)
+	st, err := w.r.db.PrepareContext(w.ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", shortQuery(text), err)
+	}
+	p := &prepared{stmt: st, srcs: srcs}
+	w.r.stmts[k] = p
+	return p, nil
+}
+
+// rowErr is the error of action a.
+func (m *Mapping) rowErr(a *dss.Action, err error) error {
+	return fmt.Errorf("dsssql: %s idnumber %s (table %s): %w", a.Name, m.showKey(a.ID), m.table, m.hide(err))
+}
+
+// hide withholds the text of a MySQL error, which may quote the row's
+// values ("Duplicate entry 'ada@example.com' for key 'email'"), unless
+// ShowValues is set: the error keeps its number and SQLSTATE, and
+// unwraps to the driver's error.
+func (m *Mapping) hide(err error) error {
+	if m.ShowValues || m.run == nil || m.run.d != MySQL {
+		return err
+	}
+	var re *rowError
+	if errors.As(err, &re) {
+		return err // written by this package, which shows no values
+	}
+	text := err.Error()
+	if strings.HasPrefix(text, "Error ") {
+		if i := strings.Index(text, ": "); i > 0 {
+			return &withheld{text: text[:i], err: err}
+		}
+	}
+	return err
+}
+
+// withheld is an error whose message is withheld.
+type withheld struct {
+	text string
+	err  error
+}
+
+func (e *withheld) Error() string {
+	return e.text + ": the message is withheld, since it may quote values (set the Mapping's ShowValues to see it)"
+}
+func (e *withheld) Unwrap() error { return e.err }
