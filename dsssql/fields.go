@@ -14,15 +14,17 @@ import (
 )
 
 // An attr is one attribute of an object type, found by dss's rules: the
-// field's tag `dss:"key"`, else its name in snake_case; fields tagged "-",
-// unexported fields and keys that begin with "_" are not synced.
+// field's tag `dss:"key"` (or `dss:"key,secret"`), else its name in
+// snake_case; fields tagged "-", unexported fields and keys that begin with
+// "_" are not synced.
 type attr struct {
 	key   string
 	index int          // the field's index in its struct
 	typ   reflect.Type // the field's type
 	base  reflect.Type // the scalar: the field's type, what a pointer points to, a sql.Null's V, a list's element
-	list  bool
-	null  int // notNull, nullPointer or nullSQL
+	list   bool
+	null   int  // notNull, nullPointer or nullSQL
+	secret bool // tagged "secret": its values are never shown
 }
 
 const (
@@ -70,11 +72,14 @@ func buildObjType(t reflect.Type) (*objType, error) {
 		if !sf.IsExported() || tag == "-" {
 			continue
 		}
-		key := tag
+		key, opts, _ := strings.Cut(tag, ",")
 		if !hasTag || key == "" {
 			key = snakeCase(sf.Name)
 		}
 		a := attr{key: key, index: i, typ: sf.Type, base: sf.Type}
+		for o := range strings.SplitSeq(opts, ",") {
+			a.secret = a.secret || o == "secret"
+		}
 		switch {
 		case sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() != reflect.Uint8:
 			a.list, a.base = true, sf.Type.Elem()

@@ -24,23 +24,6 @@ type mUsers struct {
 	Users *dss.Branch[string, mUser]
 }
 
-// combine hands each batch to the first template whose Branch and
-// Implements take it.
-func combine(ts ...dss.Template) dss.Template {
-	return dss.TemplateFunc(func(ctx context.Context, batch []dss.Action) error {
-		for _, t := range ts {
-			if b, ok := t.(interface{ Branch() string }); ok && b.Branch() != batch[0].Branch {
-				continue
-			}
-			if im, ok := t.(dss.Implementer); ok && !im.Implements(batch[0].Name) {
-				continue
-			}
-			return t.Apply(ctx, batch)
-		}
-		return fmt.Errorf("%w: %s", dss.ErrNotImplemented, batch[0].Name)
-	})
-}
-
 // syncRun imports src and the destination through the mappings in one
 // transaction, plans, applies and commits; it returns the plan.
 func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*dss.Plan, *dss.Report, error) {
@@ -65,7 +48,7 @@ func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...
 	}
 	var tmpl dss.Template = ms[0]
 	if len(ms) > 1 {
-		tmpl = combine(ts...)
+		tmpl = dss.Combine(ts...)
 	}
 	report, err := ds.Apply(ctx, plan, tmpl)
 	if err != nil {
@@ -128,7 +111,7 @@ func wantRows(t *testing.T, db *sql.DB, query string, want ...string) {
 // TestMappingScalars: new, update and old users written in bulk, the
 // second run has nothing to do, and a renamed column is read and written.
 func TestMappingScalars(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
 		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, mail TEXT NOT NULL, age INTEGER NOT NULL)`)
 		exec(t, db, `INSERT INTO users VALUES ('1', 'Old', 'a@x', 30), ('2', 'Gone', 'g@x', 40), ('3', 'Same', 's@x', 50)`)
 		src := []dss.Record{
@@ -167,8 +150,8 @@ func TestMappingScalars(t *testing.T) {
 // action; the others are written (Apply goes on after the failure with the
 // rest of the batch), and the transaction is still usable.
 func TestMappingFailingRow(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
-		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER NOT NULL CHECK (age >= 0))`)
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(50) NOT NULL UNIQUE, age INTEGER NOT NULL CHECK (age >= 0))`)
 		var src []dss.Record
 		for i := range 100 {
 			src = append(src, dss.Record{"idnumber": fmt.Sprintf("u%03d", i), "name": "N", "email": fmt.Sprintf("%d@x", i), "age": i})

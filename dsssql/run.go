@@ -376,7 +376,7 @@ func (m *Mapping) value(cl *column, v any) (any, error) {
 		return x, nil
 	}
 	show := func() string {
-		if m.ShowValues {
+		if m.ShowValues && !cl.a.secret {
 			return " " + t.Format(time.RFC3339Nano)
 		}
 		return ""

@@ -741,7 +741,7 @@ func (m *Mapping) rowErr(a *dss.Action, err error) error {
 // ShowValues is set: the error keeps its number and SQLSTATE, and
 // unwraps to the driver's error.
 func (m *Mapping) hide(err error) error {
-	if m.ShowValues || m.run == nil || m.run.d != MySQL {
+	if (m.ShowValues && !m.secret()) || m.run == nil || m.run.d != MySQL {
 		return err
 	}
 	var re *rowError
@@ -755,6 +755,17 @@ func (m *Mapping) hide(err error) error {
 		}
 	}
 	return err
+}
+
+// secret reports whether an attribute of the Mapping is secret: then no
+// error shows a value, whatever ShowValues says.
+func (m *Mapping) secret() bool {
+	for _, cl := range m.cfg.cols {
+		if cl.a.secret {
+			return true
+		}
+	}
+	return false
 }
 
 // withheld is an error whose message is withheld.
