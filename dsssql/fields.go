@@ -18,10 +18,10 @@ import (
 // snake_case; fields tagged "-", unexported fields and keys that begin with
 // "_" are not synced.
 type attr struct {
-	key   string
-	index int          // the field's index in its struct
-	typ   reflect.Type // the field's type
-	base  reflect.Type // the scalar: the field's type, what a pointer points to, a sql.Null's V, a list's element
+	key    string
+	index  int          // the field's index in its struct
+	typ    reflect.Type // the field's type
+	base   reflect.Type // the scalar: the field's type, what a pointer points to, a sql.Null's V, a list's element
 	list   bool
 	null   int  // notNull, nullPointer or nullSQL
 	secret bool // tagged "secret": its values are never shown
