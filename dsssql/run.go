@@ -28,7 +28,6 @@ type ops struct {
 	update     map[*column]*op
 	del        *op // DELETE, or the soft delete's UPDATE
 	revive     *op // soft delete: UPDATE of a deleted row to a new object
-	existing   string
 	joinInsert map[*list]*op
 	joinDelete map[*list]*op
 	joinOwner  map[*list]*op // DELETE of every element of the owners
