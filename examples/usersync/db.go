@@ -5,53 +5,66 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsssql"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, for -dsn postgres://...
 )
 
 // database is the application's database and its SQL dialect.
 type database struct {
-	db       *sql.DB
-	postgres bool
-	where    string        // the database, for messages: a path or a DSN without its password
-	busy     time.Duration // how long to wait for another run's lock
+	db      *sql.DB
+	dialect string        // "sqlite", "postgres" or "mysql"
+	where   string        // the database, for messages: a path or a DSN without its password
+	busy    time.Duration // how long to wait for another run's lock
+	// MySQL: the connection that holds the run's lock (GET_LOCK, which
+	// belongs to a session, not to a transaction): every transaction of
+	// the run is on it, and closing it at the end of the run frees the lock.
+	conn *sql.Conn
 }
 
-// openDatabase opens PostgreSQL when dsn is set, else the SQLite file at path.
+// openDatabase opens the database at dsn when it is set, else the SQLite
+// file at path.
 func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*database, error) {
-	d := &database{busy: busy}
-	var err error
+	d := &database{busy: busy, dialect: "sqlite", where: path}
 	if dsn != "" {
-		d.postgres, d.where = true, redactDSN(dsn)
-		d.db, err = sql.Open("pgx", dsn)
+		p, err := parseDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		d.dialect, d.where, d.db = p.dialect, redactDSN(dsn), sql.OpenDB(p.connector)
 	} else {
-		d.where = path
 		// Foreign keys are off in SQLite unless asked for; a busy timeout
 		// turns a briefly locked database into a wait, not an error; and
 		// every transaction begins IMMEDIATE, taking the write lock before
 		// it reads, so that two runs never plan against the same rows.
+		var err error
 		d.db, err = sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=foreign_keys(1)&_pragma=busy_timeout(%d)&_txlock=immediate",
 			strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path), busy.Milliseconds()))
-	}
-	if err == nil {
-		err = d.db.PingContext(ctx)
-	}
-	if err != nil {
-		if d.db != nil {
-			d.db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", d.where, err)
 		}
+	}
+	if err := d.db.PingContext(ctx); err != nil {
+		d.db.Close()
 		return nil, fmt.Errorf("open %s: %w", d.where, redactErr(err, dsn))
 	}
 	return d, nil
+}
+
+// close ends the run's use of the database, and so frees its lock.
+func (d *database) close() error {
+	if d.conn != nil {
+		d.conn.Close()
+	}
+	return d.db.Close()
 }
 
 // schema creates the tables when they are missing.
@@ -76,15 +89,43 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS group_members_user_idnumber ON group_members (user_idnumber)`,
 }
 
+// mysqlSchema is the schema on MySQL and MariaDB. A key is a VARCHAR, which
+// an index can hold (TEXT it cannot), compared byte by byte (utf8mb4_bin)
+// as Go compares strings; the index on user_idnumber is declared with the
+// table, as MySQL has no CREATE INDEX IF NOT EXISTS (InnoDB would make one
+// for the foreign key anyway). GROUPS is a reserved word in MySQL 8.
+var mysqlSchema = []string{
+	`CREATE TABLE IF NOT EXISTS users (
+		idnumber   VARCHAR(255) PRIMARY KEY,
+		name       TEXT NOT NULL,
+		email      TEXT NOT NULL,
+		department VARCHAR(255) NOT NULL
+	) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+	"CREATE TABLE IF NOT EXISTS `groups` (idnumber VARCHAR(255) PRIMARY KEY) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
+	"CREATE TABLE IF NOT EXISTS group_members (" + `
+		group_idnumber VARCHAR(255) NOT NULL,
+		user_idnumber  VARCHAR(255) NOT NULL,
+		PRIMARY KEY (group_idnumber, user_idnumber),
+		INDEX group_members_user_idnumber (user_idnumber),
+		FOREIGN KEY (group_idnumber) REFERENCES ` + "`groups`" + ` (idnumber),
+		FOREIGN KEY (user_idnumber) REFERENCES users (idnumber)
+	) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`,
+}
+
 // createSchema creates the tables in a transaction of its own, under the
-// run's lock: two first runs at once would race to create them.
+// run's lock: two first runs at once would race to create them. (MySQL
+// commits each CREATE TABLE at once; its lock is the session's.)
 func (d *database) createSchema(ctx context.Context) error {
 	tx, err := d.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for _, stmt := range schema {
+	stmts := schema
+	if d.dialect == "mysql" {
+		stmts = mysqlSchema
+	}
+	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create schema in %s: %w", d.where, err)
 		}
@@ -95,13 +136,20 @@ func (d *database) createSchema(ctx context.Context) error {
 	return nil
 }
 
-// q writes a statement's placeholders for the dialect: $1, $2 stay as they
-// are for PostgreSQL and become ?1, ?2 for SQLite.
+// mysqlParam is a numbered placeholder, $1, which MySQL writes ?.
+var mysqlParam = regexp.MustCompile(`\$[0-9]+`)
+
+// q writes a statement for the dialect: $1, $2 stay as they are for
+// PostgreSQL and become ?1, ?2 for SQLite; for MySQL they become ?, in the
+// order they come, and the quoted table name "groups" is quoted `groups`.
 func (d *database) q(query string) string {
-	if d.postgres {
-		return query
+	switch d.dialect {
+	case "sqlite":
+		return strings.ReplaceAll(query, "$", "?")
+	case "mysql":
+		return mysqlParam.ReplaceAllLiteralString(strings.ReplaceAll(query, `"groups"`, "`groups`"), "?")
 	}
-	return strings.ReplaceAll(query, "$", "?")
+	return query
 }
 
 // lockKey is the PostgreSQL advisory lock that usersync runs take, with
@@ -113,16 +161,26 @@ const (
 	lockStmt = `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`
 )
 
-// begin starts the run's transaction and takes the run's lock in it, held
-// to the commit or rollback: on PostgreSQL a transaction-level advisory
-// lock, waited for at most the busy timeout (lock_timeout); on SQLite the
-// write lock of BEGIN IMMEDIATE, waited for as long (busy_timeout).
+// mysqlLockStmt takes MySQL's named lock for the database's usersync runs
+// (a name may have 64 characters; a database name too), waiting at most ?
+// seconds: 1 when it is taken, 0 when the wait timed out.
+const mysqlLockStmt = `SELECT GET_LOCK(CONCAT('usersync:', LEFT(DATABASE(), 55)), ?)`
+
+// begin starts a transaction of the run and takes the run's lock, held to
+// the commit or rollback: on PostgreSQL a transaction-level advisory lock,
+// waited for at most the busy timeout (lock_timeout); on SQLite the write
+// lock of BEGIN IMMEDIATE, waited for as long (busy_timeout). On MySQL the
+// lock (GET_LOCK, waited for as long) is the session's, taken by the
+// run's first transaction and held to the end of the run.
 func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
+	if d.dialect == "mysql" {
+		return d.beginMySQL(ctx)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction on %s (is another run holding it?): %w", d.where, err)
 	}
-	if d.postgres {
+	if d.dialect == "postgres" {
 		_, err = tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, d.busy.Milliseconds()))
 		if err == nil {
 			_, err = tx.ExecContext(ctx, lockStmt, int32(lockKey))
@@ -131,6 +189,29 @@ func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
 			tx.Rollback()
 			return nil, fmt.Errorf("lock %s (is another run holding it?): %w", d.where, err)
 		}
+	}
+	return tx, nil
+}
+
+func (d *database) beginMySQL(ctx context.Context) (*sql.Tx, error) {
+	if d.conn == nil {
+		conn, err := d.db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", d.where, err)
+		}
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, mysqlLockStmt, d.busy.Seconds()).Scan(&got); err != nil || got.Int64 != 1 {
+			conn.Close()
+			if err == nil {
+				err = fmt.Errorf("not free after %v (-busy-timeout)", d.busy)
+			}
+			return nil, fmt.Errorf("lock %s (is another run holding it?): %w", d.where, err)
+		}
+		d.conn = conn
+	}
+	tx, err := d.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin transaction on %s: %w", d.where, err)
 	}
 	return tx, nil
 }
@@ -144,9 +225,9 @@ func (d *database) importers(dest *dss.Tree[Dest], tx *sql.Tx) {
 	dest.Branches.Users.Importer = users
 	// One row per membership; a group without members gives one row with a
 	// NULL member, which is an empty list.
-	groups := dsssql.Query(tx, `SELECT g.idnumber, m.user_idnumber AS members
+	groups := dsssql.Query(tx, d.q(`SELECT g.idnumber, m.user_idnumber AS members
 		FROM "groups" g LEFT JOIN group_members m ON m.group_idnumber = g.idnumber
-		ORDER BY g.idnumber, m.user_idnumber`)
+		ORDER BY g.idnumber, m.user_idnumber`))
 	groups.Name = "groups"
 	dest.Branches.Groups.Importer = groups
 }
@@ -257,10 +338,10 @@ func (t *Template) UpdateDepartment(ctx context.Context, batch []dss.Action) err
 // above, to each action's value.
 func updateUsers(column string) step {
 	return step{
-		one:  `UPDATE users SET ` + column + ` = $2 WHERE idnumber = $1`,
-		many: `UPDATE users AS u SET ` + column + ` = v.value FROM unnest($1::text[], $2::text[]) AS v (idnumber, value) WHERE u.idnumber = v.idnumber`,
+		one:  `UPDATE users SET ` + column + ` = $1 WHERE idnumber = $2`,
+		many: `UPDATE users AS u SET ` + column + ` = v.value FROM unnest($2::text[], $1::text[]) AS v (idnumber, value) WHERE u.idnumber = v.idnumber`,
 		cols: 2,
-		rows: func(a dss.Action, add func(...string)) { add(a.ID, a.Value.(string)) },
+		rows: func(a dss.Action, add func(...string)) { add(a.Value.(string), a.ID) },
 	}
 }
 
@@ -330,7 +411,7 @@ func (t *Template) RemoveMembersFromGroups(ctx context.Context, batch []dss.Acti
 // write applies batch with steps: every step for every action, in order.
 func (t *Template) write(ctx context.Context, batch []dss.Action, steps ...step) error {
 	limit := chunkRows
-	if !t.db.postgres {
+	if t.db.dialect != "postgres" {
 		if slices.ContainsFunc(steps, func(s step) bool { return s.insert == "" }) {
 			return t.eachRow(ctx, batch, 0, steps)
 		}
@@ -391,7 +472,7 @@ func (t *Template) chunk(ctx context.Context, batch []dss.Action, start, end int
 			continue // groups without members
 		}
 		var err error
-		if t.db.postgres {
+		if t.db.dialect == "postgres" {
 			args := make([]any, len(cols[k]))
 			for c := range cols[k] {
 				args[c] = cols[k][c]
@@ -511,6 +592,11 @@ func (t *Template) eachRow(ctx context.Context, actions []dss.Action, off int, s
 // SQLITE_INTERRUPT), nor a full disk or an I/O error, after which SQLite
 // may have rolled the whole transaction back.
 func statementError(err error) bool {
+	// MySQL: a deadlock rolls the whole transaction back.
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number != 1213 // ER_LOCK_DEADLOCK
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff { // the primary result code

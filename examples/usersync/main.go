@@ -6,12 +6,14 @@
 //	go run ./examples/usersync                  # the SQLite file usersync.db
 //	go run ./examples/usersync -dry-run         # print the plan only
 //	go run ./examples/usersync -dsn postgres://user@host/db
+//	go run ./examples/usersync -dsn mysql://user@host:3306/db
 //	go run ./examples/usersync -out plan.json   # save the plan for review
 //	go run ./examples/usersync -plan plan.json  # apply the reviewed plan
 //
 // The run reads and writes the database in one transaction that holds a
 // lock to the commit (PostgreSQL: an advisory lock; SQLite: BEGIN
-// IMMEDIATE), so two runs at once apply one export after the other.
+// IMMEDIATE; MySQL: GET_LOCK), so two runs at once apply one export after
+// the other.
 //
 // Before it commits, a run reads the database again, in its transaction,
 // and checks that it now equals the export (or, with -plan, that every
@@ -87,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	csvPath := fs.String("csv", "", "the users export (default: the example's testdata/users.csv)")
 	dbPath := fs.String("db", "usersync.db", "the SQLite database file, created when missing")
-	dsn := fs.String("dsn", "", "a PostgreSQL URL (postgres://...); overrides -db")
+	dsn := fs.String("dsn", "", "a PostgreSQL (postgres://...) or MySQL/MariaDB (mysql://user:password@host:port/database) URL; overrides -db")
 	busy := fs.Duration("busy-timeout", 5*time.Second, "how long to wait for another run's lock on the database")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
 	detailed := fs.Bool("detailed-exitcode", false, "with -dry-run: exit 2 when there are changes")
@@ -147,7 +149,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 	if err != nil {
 		return exitError, err
 	}
-	defer db.db.Close()
+	defer db.close()
 	if err := db.createSchema(ctx); err != nil {
 		return exitError, err
 	}

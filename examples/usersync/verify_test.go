@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,7 +21,17 @@ func padNames(t *testing.T, b backend) {
 		`CREATE TRIGGER pad_update AFTER UPDATE OF name ON users WHEN NEW.name NOT LIKE '% '
 		BEGIN UPDATE users SET name = name || ' ' WHERE idnumber = NEW.idnumber; END`,
 	}
-	if b.name == "postgres" {
+	switch b.name {
+	case "mysql":
+		stmts = []string{
+			`CREATE TRIGGER pad_insert BEFORE INSERT ON users FOR EACH ROW SET NEW.name = CONCAT(NEW.name, ' ')`,
+			// When the name changes (MySQL has no UPDATE OF name; = ignores
+			// trailing spaces, LIKE and lengths do not).
+			`CREATE TRIGGER pad_update BEFORE UPDATE ON users FOR EACH ROW
+			IF NEW.name NOT LIKE '% ' AND (NEW.name <> OLD.name OR CHAR_LENGTH(NEW.name) <> CHAR_LENGTH(OLD.name))
+			THEN SET NEW.name = CONCAT(NEW.name, ' '); END IF`,
+		}
+	case "postgres":
 		stmts = []string{
 			`CREATE FUNCTION pad_name() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN NEW.name := NEW.name || ' '; RETURN NEW; END $$`,
@@ -34,11 +45,16 @@ func padNames(t *testing.T, b backend) {
 }
 
 // keepUsers makes the database ignore the deletion of users, without an
-// error.
-func keepUsers(t *testing.T, b backend) {
+// error, and says whether it could: a MySQL trigger cannot skip a row
+// without failing the statement.
+func keepUsers(t *testing.T, b backend) bool {
 	t.Helper()
 	stmts := []string{`CREATE TRIGGER keep_users BEFORE DELETE ON users BEGIN SELECT RAISE(IGNORE); END`}
-	if b.name == "postgres" {
+	switch b.name {
+	case "mysql":
+		t.Log("MySQL: no trigger can ignore a DELETE without an error; only the name is checked")
+		return false
+	case "postgres":
 		stmts = []string{
 			`CREATE FUNCTION keep_users() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
 			`CREATE TRIGGER keep_users BEFORE DELETE ON users FOR EACH ROW EXECUTE FUNCTION keep_users()`,
@@ -48,6 +64,7 @@ func keepUsers(t *testing.T, b backend) {
 		_, err := b.db.Exec(stmt)
 		require.NoError(t, err)
 	}
+	return true
 }
 
 // TestVerifyRefusesNonConvergence: a database that does not keep what the
@@ -106,19 +123,25 @@ func TestVerifySavedPlan(t *testing.T) {
 			csvPath := editedCSV(t)
 			code, _, errOut = runSync(t, b, "-csv", csvPath, "-out", planPath)
 			require.Equal(t, exitOK, code, errOut)
-			keepUsers(t, b)
+			kept := keepUsers(t, b)
 			before := snapshot(t, b.db)
-			code, _, errOut = runSync(t, b, "-plan", planPath)
-			require.Equal(t, exitError, code)
-			require.Contains(t, errOut, `after 6 actions were applied, the database still differs from the plan by 1 actions, the first old_users(idnumber='20240015');`)
-			require.Contains(t, errOut, "rolled back")
-			require.Equal(t, before, snapshot(t, b.db))
+			if kept {
+				code, _, errOut = runSync(t, b, "-plan", planPath)
+				require.Equal(t, exitError, code)
+				require.Contains(t, errOut, `after 6 actions were applied, the database still differs from the plan by 1 actions, the first old_users(idnumber='20240015');`)
+				require.Contains(t, errOut, "rolled back")
+				require.Equal(t, before, snapshot(t, b.db))
+			}
 
 			// And a name that does not stick.
 			padNames(t, b)
 			code, _, errOut = runSync(t, b, "-plan", planPath)
 			require.Equal(t, exitError, code)
-			require.Contains(t, errOut, `still differs from the plan by 2 actions, the first update_name(idnumber='20240001', attr="name", value=[redacted]);`)
+			left := 1
+			if kept {
+				left = 2
+			}
+			require.Contains(t, errOut, fmt.Sprintf(`still differs from the plan by %d actions, the first update_name(idnumber='20240001', attr="name", value=[redacted]);`, left))
 			require.NotContains(t, errOut, "Okafor")
 			require.Equal(t, before, snapshot(t, b.db))
 
@@ -127,7 +150,7 @@ func TestVerifySavedPlan(t *testing.T) {
 			require.Contains(t, out, "applied 6 actions")
 			after := snapshot(t, b.db)
 			require.Contains(t, after[0], "20240001|Chidi Okafor-Bello |chidi.okafor@school.example|mathematics")
-			require.True(t, slices.ContainsFunc(after[0], func(r string) bool { return strings.HasPrefix(r, "20240015|") }),
+			require.Equal(t, kept, slices.ContainsFunc(after[0], func(r string) bool { return strings.HasPrefix(r, "20240015|") }),
 				"the trigger kept the user")
 		})
 	}
