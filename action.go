@@ -116,11 +116,7 @@ func (a Action) message(redact bool) string {
 	}
 	switch a.Kind {
 	case KindUpdate, KindAdd, KindRemove:
-		v := "[redacted]"
-		if !redact && !a.Secret {
-			v = fmtValue(a.Value)
-		}
-		fmt.Fprintf(&b, "%sattr=%q, value=%s", sep, a.Attr, v)
+		fmt.Fprintf(&b, "%sattr=%q, value=%s", sep, a.Attr, a.shown(a.Value, redact))
 	case KindError:
 		if a.Attr != "" {
 			fmt.Fprintf(&b, "%sattr=%q", sep, a.Attr)
@@ -132,6 +128,18 @@ func (a Action) message(redact bool) string {
 	}
 	b.WriteByte(')')
 	return b.String()
+}
+
+// shown is v, the action's Value or DestValue, as every review of a plan
+// shows it (Print, the messages of errors, WriteHTML, WriteMarkdown):
+// formatted by fmtValue, or [redacted] when redact is set or the action's
+// attribute is Secret. It is the one place that decides whether a value is
+// shown.
+func (a Action) shown(v any, redact bool) string {
+	if redact || a.Secret {
+		return "[redacted]"
+	}
+	return fmtValue(v)
 }
 
 // printable reports whether s is valid UTF-8 whose every rune is printable
