@@ -78,8 +78,10 @@ type Mapping struct {
 	SoftDelete *SoftDelete
 
 	// Insert is column -> value for columns that new rows get and that
-	// the objects do not have: {"created_by": "sync"}. Revived rows get
-	// them too. Columns named nowhere are left to their defaults.
+	// the objects do not have: {"created_by": "sync"}. A value that is a
+	// func() any is called once per batch: {"timecreated": unixNow}.
+	// Revived rows get them too. Columns named nowhere are left to their
+	// defaults.
 	Insert map[string]any
 
 	// Stamps is column -> function for columns written on every insert,
@@ -321,7 +323,7 @@ func (m *Mapping) compile() (*config, error) {
 		use(k.col, "a Scope value")
 	}
 	if sd := m.SoftDelete; sd != nil {
-		if sd.Column == "" || sd.Deleted == nil || sd.Live == nil || sd.Deleted == sd.Live {
+		if sd.Column == "" || sd.Deleted == nil || sd.Live == nil || reflect.DeepEqual(sd.Deleted, sd.Live) {
 			bad("SoftDelete needs a Column and two different values, Deleted and Live")
 		} else {
 			use(sd.Column, "SoftDelete")
@@ -342,10 +344,15 @@ func (m *Mapping) compile() (*config, error) {
 		use(col, "a Stamp")
 		c.stamps = append(c.stamps, stamp{col: col, f: f})
 	}
-	for _, s := range []map[string]any{m.Scope, m.Insert} {
-		for col, v := range s {
+	for col, v := range m.Scope {
+		if _, err := plainValue(v); err != nil || v == nil {
+			bad("Scope[%q] is %T: want a string, number, boolean or time", col, v)
+		}
+	}
+	for col, v := range m.Insert {
+		if _, ok := v.(func() any); !ok {
 			if _, err := plainValue(v); err != nil {
-				bad("column %q: %v", col, err)
+				bad("Insert[%q] is %T: want a string, number, boolean, time, nil or func() any", col, v)
 			}
 		}
 	}
@@ -358,6 +365,10 @@ func (m *Mapping) compile() (*config, error) {
 func konsts(m map[string]any) []konst {
 	var ks []konst
 	for _, col := range slices.Sorted(maps.Keys(m)) {
+		if f, ok := m[col].(func() any); ok {
+			ks = append(ks, konst{col: col, val: f})
+			continue
+		}
 		v, err := plainValue(m[col])
 		if err != nil {
 			v = m[col] // compile reports it

@@ -494,13 +494,16 @@ func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool) (string
 	s.w(" AS t")
 	if l != nil {
 		if first {
-			s.w(" LEFT JOIN (")
-		} else {
-			s.w(" JOIN (")
+			s.w(" LEFT")
+		}
+		s.w(" JOIN ")
+		lk := l.join.Lookup
+		if lk != nil {
+			s.w("(")
 		}
 		s.q(l.join.Table)
 		s.w(" AS j")
-		if lk := l.join.Lookup; lk != nil {
+		if lk != nil {
 			s.w(" JOIN ")
 			s.q(lk.Table)
 			s.w(" AS l ON l.")
@@ -513,8 +516,9 @@ func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool) (string
 				s.w(" = ")
 				arg(k.val)
 			}
+			s.w(")")
 		}
-		s.w(") ON j.")
+		s.w(" ON j.")
 		s.q(l.owner.name)
 		s.w(" = t.")
 		if l.ownerID != nil {

@@ -232,11 +232,19 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 		}
 		return vals, nil
 	}
-	if c.live != nil {
-		consts := []any{c.live.val}
-		for _, k := range c.insert {
-			consts = append(consts, k.val)
+	inserts := make([]any, len(c.insert))
+	for i, k := range c.insert {
+		inserts[i] = k.val
+		if f, ok := k.val.(func() any); ok {
+			v, err := plainValue(f())
+			if err != nil {
+				return w.m.errorf("Insert[%q]: %w", k.col, err)
+			}
+			inserts[i] = v
 		}
+	}
+	if c.live != nil {
+		consts := append([]any{c.live.val}, inserts...)
 		consts = append(consts, stamps...)
 		consts = append(consts, scope...)
 		consts = append(consts, c.deleted.val)
@@ -272,9 +280,7 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 				return err
 			}
 			vals = append(vals, live...)
-			for _, k := range c.insert {
-				vals = append(vals, k.val)
-			}
+			vals = append(vals, inserts...)
 			vals = append(vals, stamps...)
 			w.buf = vals
 			add(vals...)
