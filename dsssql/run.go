@@ -395,7 +395,10 @@ func (m *Mapping) value(cl *column, v any) (any, error) {
 			return nil, fmt.Errorf("column %s keeps %d fractional digits of a second, and the time%s has more: truncate it in the source (time.Truncate), or every run would update it again", cl.name, cl.prec, show())
 		}
 	}
-	return t, nil
+	// In UTC: a TIMESTAMP without time zone keeps the clock's reading and
+	// drops the zone, and SQLite's driver writes the zone's name, which it
+	// cannot read back; the instant is what dss compares.
+	return t.UTC(), nil
 }
 
 var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}

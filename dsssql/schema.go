@@ -212,5 +212,5 @@ func (d Dialect) holds(c colInfo, k baseKind) string {
 	if ok {
 		return ""
 	}
-	return fmt.Sprintf("a %s column cannot hold %s values", c.typ, k)
+	return fmt.Sprintf("its type %s cannot hold %s values", c.typ, k)
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/datastoresync/dss"
 )
@@ -106,7 +107,7 @@ func (w *writer) plan(act action) error {
 		if err != nil {
 			return w.m.errorf("Stamps[%q]: %w", st.col, err)
 		}
-		stamps[i] = v
+		stamps[i] = utc(v)
 	}
 	scope := make([]any, 0, len(c.scope)+1)
 	for _, k := range c.scope {
@@ -240,7 +241,7 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 			if err != nil {
 				return w.m.errorf("Insert[%q]: %w", k.col, err)
 			}
-			inserts[i] = v
+			inserts[i] = utc(v)
 		}
 	}
 	if c.live != nil {
@@ -338,6 +339,15 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 			}})
 	}
 	return nil
+}
+
+// utc returns a time in UTC, as the Mapping writes every time (see value),
+// and any other value as it is.
+func utc(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC()
+	}
+	return v
 }
 
 // key returns the action's idnumber as the key column stores it.
