@@ -1,14 +1,18 @@
 package dss
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ErrPanic is wrapped by the error of a template method that panicked.
@@ -21,6 +25,7 @@ type ActionError struct {
 	Err    error
 
 	redact bool
+	index  int // the action's index in the plan
 }
 
 // Error names the action (values redacted when the trees redact them) and the cause.
@@ -32,17 +37,40 @@ func (e *ActionError) Error() string {
 func (e *ActionError) Unwrap() error { return e.Err }
 
 // Report says what Apply did. Plan holds every action of the plan, in
-// order; Apply attempted Plan[:Attempted] and did not reach the rest.
+// order. Each action is exactly one of: applied, failed, not implemented
+// (with AllowPartial), or not reached, so that Applied + len(Failed) + the
+// sum of NotImplemented + len(NotApplied()) == len(Plan), however many
+// workers ran and however Apply stopped.
 type Report struct {
 	Plan           []Action
 	Attempted      int            // actions Apply reached (applied, failed or not implemented)
 	Applied        int            // actions the template applied
-	Failed         []ActionError  // actions that failed, in order, each with its error
+	Failed         []ActionError  // actions that failed, in plan order, each with its error
 	NotImplemented map[string]int // action name -> count, for actions without a method (AllowPartial)
+	// Retries is how many times Apply called the template again after a
+	// temporary error (see [Temporary]).
+	Retries int
+
+	// reached marks the actions Apply reached, by plan index; nil when
+	// Apply reached a prefix of the plan, Plan[:Attempted].
+	reached []bool
 }
 
-// NotApplied returns the actions Apply did not reach because it was stopped.
-func (r *Report) NotApplied() []Action { return r.Plan[r.Attempted:] }
+// NotApplied returns the actions Apply did not reach because it was
+// stopped, in plan order. With Workers, these need not be the plan's last
+// actions: actions of other objects may have run beside them.
+func (r *Report) NotApplied() []Action {
+	if r.reached == nil {
+		return r.Plan[r.Attempted:]
+	}
+	var out []Action
+	for i, ok := range r.reached {
+		if !ok {
+			out = append(out, r.Plan[i])
+		}
+	}
+	return out
+}
 
 // LogValue makes log/slog write the report as String does, whatever the
 // handler, so that a JSON handler does not write the actions' values.
@@ -58,6 +86,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "%d of %d actions applied, %d failed", r.Applied, len(r.Plan), len(r.Failed))
 	if n := len(r.Plan) - r.Attempted; n > 0 {
 		fmt.Fprintf(&b, ", %d not reached", n)
+	}
+	if r.Retries > 0 {
+		fmt.Fprintf(&b, ", %d retries", r.Retries)
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.NotImplemented)) {
 		fmt.Fprintf(&b, "\nnot implemented: %s (%d)", fmtName(name), r.NotImplemented[name])
@@ -78,10 +109,15 @@ type ApplyOption func(*applyConfig)
 type applyConfig struct {
 	stopOnError  bool
 	allowPartial bool
+	workers      int
+	batchSize    int
+	limiter      *rate.Limiter
+	retry        RetryPolicy
 }
 
 // StopOnError makes Apply stop at the first failed action instead of going
-// on with the next.
+// on with the next: no call of the template starts after it, and the calls
+// already running (with Workers) finish and are counted.
 func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = true } }
 
 // AllowPartial lets Apply run a plan that holds actions the template does
@@ -89,9 +125,83 @@ func StopOnError() ApplyOption { return func(c *applyConfig) { c.stopOnError = t
 // Without it, Apply refuses such a plan before the first action.
 func AllowPartial() ApplyOption { return func(c *applyConfig) { c.allowPartial = true } }
 
+// Workers lets Apply make up to n calls of the template at once, for a
+// destination behind a network API where each call waits for a server.
+// The template must say that it is safe for concurrent use (see
+// [Concurrent]); Apply refuses, applying nothing, Workers(n) with n > 1 and
+// a template that does not, and any n < 1. Workers(1), the default, calls
+// the template one batch after another in plan order.
+//
+// What may run at once: Apply cuts the plan into phases, one for each run
+// of consecutive actions of one section (new_, changes, old_) and one
+// branch: the creates of each branch in branch order, then the changes of
+// each branch, then the deletes of each branch in reverse order. A phase
+// starts only once every call of the one before has returned, so whatever
+// the plan orders across branches (groups created before their memberships
+// are added, users deleted after the groups that held them) stays ordered.
+// Inside a phase, batches on different objects run at once; the actions of
+// one object (one branch and idnumber) never run at once and run in plan
+// order: an object's update_email starts only after its update_name
+// returned.
+func Workers(n int) ApplyOption { return func(c *applyConfig) { c.workers = n } }
+
+// BatchSize makes Apply hand the template at most n actions per call. A
+// template whose methods take batches otherwise gets a whole run of
+// consecutive actions of one name in one call, which Workers cannot split;
+// BatchSize(100) with Workers(8) makes eight calls of 100 at once. n < 1
+// is refused.
+func BatchSize(n int) ApplyOption { return func(c *applyConfig) { c.batchSize = n } }
+
+// RateLimit makes every call of the template, retries included, first
+// take a token from l (golang.org/x/time/rate), so that Apply stays under
+// the destination's rate limit: rate.NewLimiter(200, 1) allows 200 calls a
+// second. With one-action methods, a call is one action. The limiter may
+// be shared with the rest of the program. A nil l sets no limit.
+func RateLimit(l *rate.Limiter) ApplyOption { return func(c *applyConfig) { c.limiter = l } }
+
+// Retry sets how Apply retries the actions whose template call returned a
+// temporary error (see [Temporary]); without it, Apply retries with
+// [DefaultRetryPolicy].
+func Retry(p RetryPolicy) ApplyOption { return func(c *applyConfig) { c.retry = p } }
+
+// Concurrent is an optional interface of a Template: one whose Concurrent
+// method returns true may be called from several goroutines at once, and
+// Apply may then run it on Workers. A template that does not implement it
+// is called by one goroutine at a time: the default, right for a template
+// that writes through one *sql.Tx. A Methods template is concurrent when
+// the value it was made of implements Concurrent.
+type Concurrent interface {
+	Concurrent() bool
+}
+
+// isConcurrent reports whether v, a template, says it is safe for
+// concurrent use.
+func isConcurrent(v any) bool {
+	c, ok := v.(Concurrent)
+	return ok && c.Concurrent()
+}
+
+// check says what is wrong with the options, before anything is applied.
+func (c *applyConfig) check(tmpl Template) error {
+	switch {
+	case c.workers < 1:
+		return fmt.Errorf("Workers(%d): want at least 1", c.workers)
+	case c.batchSize < 1:
+		return fmt.Errorf("BatchSize(%d): want at least 1", c.batchSize)
+	}
+	if err := c.retry.check(); err != nil {
+		return err
+	}
+	if c.workers > 1 && !isConcurrent(tmpl) {
+		return &TemplateError{Type: templateType(tmpl), Problems: []string{fmt.Sprintf(
+			"Workers(%d) needs a template safe for concurrent use: give it a method Concurrent() bool that returns true", c.workers)}}
+	}
+	return nil
+}
+
 // apply checks everything that can refuse the plan, then dispatches it.
 func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observer, opts []ApplyOption) (*Report, error) {
-	var cfg applyConfig
+	cfg := applyConfig{workers: 1, batchSize: math.MaxInt}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -151,6 +261,13 @@ func apply(ctx context.Context, s, d *tree, p *Plan, tmpl Template, obs *observe
 		}
 		tmpl = rt
 	}
+	if err := cfg.check(tmpl); err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			return nil, err
+		}
+		return fail(err)
+	}
 	if !cfg.allowPartial {
 		if err := missing(bound.Actions, tmpl); err != nil {
 			return nil, err
@@ -198,71 +315,398 @@ type batchLimiter interface {
 	batchLimit(branch, name string) int
 }
 
-// run dispatches the actions of the plan p, a batch at a time. The plan is
+// section is the part of a plan an action belongs to: Apply runs one
+// section of one branch (a phase) after the other.
+func section(k Kind) Kind {
+	if k == KindAdd || k == KindRemove {
+		return KindUpdate
+	}
+	return k
+}
+
+// unit is one call's worth of actions of a phase: a batch, whose first
+// actions may already be done (a *BatchError, a retry).
+type unit struct {
+	first int      // the plan index of batch[0]
+	batch []Action // the actions not yet applied or failed
+	deps  int      // units of the phase on the same objects that have not finished
+	next  []*unit  // the units that wait for this one
+	mark  *unit    // the last unit that added this one to its next
+
+	skip uint8 // not called: a model error or an action not implemented
+
+	calls int       // calls of batch[0] so far
+	since time.Time // the first call of batch[0]
+	err   error     // batch[0]'s last temporary error, until a call succeeds
+	whole bool      // err failed the whole batch
+}
+
+// What a unit that is not called is.
+const (
+	skipError = 1 + iota
+	skipNotImplemented
+)
+
+// units is a min-heap of units by plan index: the ready units, the
+// earliest first.
+type units []*unit
+
+func (h units) Len() int           { return len(h) }
+func (h units) Less(i, j int) bool { return h[i].first < h[j].first }
+func (h units) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *units) Push(x any)        { *h = append(*h, x.(*unit)) }
+func (h *units) Pop() any {
+	old := *h
+	u := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return u
+}
+
+// result is what became of one call of the template, or of a wait to
+// retry one.
+type result struct {
+	u       *unit
+	woke    bool          // the wait before a retry is over
+	err     error         // the template's error
+	waitErr error         // the rate limiter's, when the template was not called
+	took    time.Duration // how long the call took
+}
+
+// runner applies one plan: a scheduler on Apply's goroutine that hands
+// ready units to up to cfg.workers calls at once, and keeps the report.
+type runner struct {
+	ctx     context.Context
+	s, d    *tree
+	p       *Plan
+	actions []Action
+	tmpl    Template
+	redact  bool
+	cfg     applyConfig
+	obs     *observer
+	limiter batchLimiter
+	start   time.Time
+	r       *Report
+	ready   units
+	calls   int // calls running
+	waiting int // units waiting to be retried, with Workers
+	pending int // units of the phase not finished
+	results chan result
+	waitCtx context.Context // the rate limiter's and the retries' waits; cancelled on stop
+	cancel  context.CancelFunc
+	// Why Apply stopped, nil while it goes on; stopFail is the failure
+	// that stopped it under StopOnError.
+	stopErr  error
+	stopFail *ActionError
+}
+
+// run dispatches the actions of the plan p, phase by phase. The plan is
 // spent, and the destination no longer as imported, from the first call on.
 func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig, obs *observer) (*Report, error) {
-	start := time.Now()
-	r := &Report{Plan: actions, NotImplemented: map[string]int{}}
-	limiter, _ := tmpl.(batchLimiter)
-	stopped := func(err error) (*Report, error) {
-		return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, r.Attempted, len(actions), err)
-	}
-	for i := 0; i < len(actions); {
-		if err := ctx.Err(); err != nil {
-			return stopped(err)
-		}
-		a := actions[i]
-		if a.Kind == KindError { // judge refuses a plan with one; never dispatch it
-			r.Attempted = i + 1
-			r.Failed = append(r.Failed, ActionError{Action: a, Err: a.Err, redact: redact})
-			i++
-			continue
-		}
-		if !takes(tmpl, a) { // only with AllowPartial
-			r.Attempted = i + 1
-			r.NotImplemented[a.Name]++
-			i++
-			continue
-		}
+	x := &runner{ctx: ctx, s: s, d: d, p: p, actions: actions, tmpl: tmpl, redact: redact, cfg: cfg, obs: obs,
+		start: time.Now(), results: make(chan result, cfg.workers),
+		r: &Report{Plan: actions, NotImplemented: map[string]int{}, reached: make([]bool, len(actions))}}
+	x.limiter, _ = tmpl.(batchLimiter)
+	x.cfg.retry = cfg.retry.withDefaults()
+	x.waitCtx, x.cancel = context.WithCancel(ctx)
+	defer x.cancel()
+	for i := 0; i < len(actions) && x.stopErr == nil; {
 		end := i + 1
-		limit := 0
-		if limiter != nil {
-			limit = limiter.batchLimit(a.Branch, a.Name)
-		}
-		for end < len(actions) && actions[end].Name == a.Name && actions[end].Branch == a.Branch && (limit == 0 || end-i < limit) {
+		for end < len(actions) && section(actions[end].Kind) == section(actions[i].Kind) && actions[end].Branch == actions[i].Branch {
 			end++
 		}
-		batch := actions[i:end:end]
-		p.spent, d.state = true, stateApplied
-		bstart := time.Now()
-		err := call(ctx, tmpl, batch)
-		var be *BatchError
-		switch {
-		case err == nil:
-			r.Applied += len(batch)
-			r.Attempted = end
-			i = end
-		case errors.As(err, &be) && be.Index >= 0 && be.Index < len(batch):
-			r.Applied += be.Index
-			r.Attempted = i + be.Index + 1
-			r.Failed = append(r.Failed, ActionError{Action: batch[be.Index], Err: be.Err, redact: redact})
-			i += be.Index + 1
-		default: // the whole batch failed
-			r.Attempted = end
-			for _, a := range batch {
-				r.Failed = append(r.Failed, ActionError{Action: a, Err: err, redact: redact})
-			}
-			i = end
-		}
-		obs.batch(d, a.Name, len(batch), r.Attempted, len(actions), time.Since(bstart), time.Since(start), err)
-		if err != nil && cfg.stopOnError {
-			return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, &r.Failed[len(r.Failed)-1])
-		}
+		x.phase(i, end)
+		i = end
 	}
-	if n := len(r.Failed); n > 0 {
-		return r, fmt.Errorf("dss: apply %s to %s: %d of %d actions failed, the first: %w", s.name, d.name, n, len(actions), &r.Failed[0])
+	r := x.r
+	slices.SortStableFunc(r.Failed, func(a, b ActionError) int { return a.index - b.index })
+	switch {
+	case x.stopFail != nil:
+		return r, fmt.Errorf("dss: apply %s to %s: stopped at the first failure: %w", s.name, d.name, x.stopFail)
+	case x.stopErr != nil:
+		return r, fmt.Errorf("dss: apply %s to %s: stopped after %d of %d actions: %w", s.name, d.name, r.Attempted, len(actions), x.stopErr)
+	case len(r.Failed) > 0:
+		return r, fmt.Errorf("dss: apply %s to %s: %d of %d actions failed, the first: %w", s.name, d.name, len(r.Failed), len(actions), &r.Failed[0])
 	}
 	return r, nil
+}
+
+// stop makes Apply start no new call: the first reason is kept.
+func (x *runner) stop(err error) {
+	if x.stopErr == nil && err != nil {
+		x.stopErr = err
+		x.cancel()
+	}
+}
+
+// phase applies actions[lo:hi], one section of one branch: it returns
+// when every unit of it finished, or when Apply stopped and no call runs.
+func (x *runner) phase(lo, hi int) {
+	if err := x.ctx.Err(); err != nil {
+		x.stop(err)
+		return
+	}
+	var last map[string]*unit // idnumber -> the last unit on it
+	if x.cfg.workers > 1 {
+		last = map[string]*unit{}
+	}
+	x.ready = x.ready[:0]
+	x.pending = 0
+	for i := lo; i < hi; {
+		a := x.actions[i]
+		var u *unit
+		switch {
+		case a.Kind == KindError: // judge refuses a plan with one; never dispatch it
+			u = &unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipError}
+		case !takes(x.tmpl, a): // only with AllowPartial
+			u = &unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipNotImplemented}
+		default:
+			u = x.cut(i, hi)
+		}
+		if last != nil {
+			for _, b := range u.batch {
+				if prev := last[b.ID]; prev != nil && prev != u && prev.mark != u {
+					prev.mark = u
+					prev.next = append(prev.next, u)
+					u.deps++
+				}
+				last[b.ID] = u
+			}
+		}
+		if u.deps == 0 {
+			x.ready = append(x.ready, u) // in plan order: a heap already
+		}
+		x.pending++
+		i += len(u.batch)
+	}
+	for {
+		for x.stopErr == nil && x.calls < x.cfg.workers && len(x.ready) > 0 {
+			if err := x.ctx.Err(); err != nil {
+				x.stop(err)
+				break
+			}
+			x.dispatch(heap.Pop(&x.ready).(*unit))
+		}
+		if x.pending == 0 {
+			return
+		}
+		if x.calls+x.waiting == 0 {
+			if x.stopErr == nil {
+				panic("dss: apply: units left that no call waits for")
+			}
+			return
+		}
+		select {
+		case res := <-x.results:
+			x.done(res)
+		case <-x.waitCtx.Done():
+			x.stop(x.ctx.Err()) // a no-op unless ctx was cancelled
+			x.done(<-x.results)
+		}
+	}
+}
+
+// cut returns the unit of the batch that begins at plan index i, in a
+// phase that ends at hi: the run of actions of one name, cut to the
+// template's batch limit and BatchSize.
+func (x *runner) cut(i, hi int) *unit {
+	name := x.actions[i].Name
+	limit := x.cfg.batchSize
+	if x.limiter != nil {
+		if l := x.limiter.batchLimit(x.actions[i].Branch, name); l > 0 {
+			limit = min(limit, l)
+		}
+	}
+	end := i + 1
+	for end < hi && x.actions[end].Name == name && end-i < limit {
+		end++
+	}
+	return &unit{first: i, batch: x.actions[i:end:end]}
+}
+
+// dispatch starts the call of u's batch: on a goroutine of its own with
+// Workers, on this one without.
+func (x *runner) dispatch(u *unit) {
+	switch u.skip {
+	case skipError:
+		x.fail(u.first, u.batch[0].Err)
+		x.finish(u)
+		return
+	case skipNotImplemented:
+		x.reach(u.first)
+		x.r.NotImplemented[u.batch[0].Name]++
+		x.finish(u)
+		return
+	}
+	x.p.spent, x.d.state = true, stateApplied
+	u.calls++
+	if u.calls == 1 {
+		u.since = time.Now()
+	}
+	x.calls++
+	if x.cfg.workers == 1 {
+		x.results <- x.call(u)
+		return
+	}
+	go func() { x.results <- x.call(u) }()
+}
+
+// call waits for the rate limit, then calls the template with u's batch.
+func (x *runner) call(u *unit) result {
+	if x.cfg.limiter != nil {
+		if err := x.cfg.limiter.Wait(x.waitCtx); err != nil {
+			return result{u: u, waitErr: err}
+		}
+	}
+	start := time.Now()
+	err := call(x.ctx, x.tmpl, u.batch)
+	return result{u: u, err: err, took: time.Since(start)}
+}
+
+// retry waits d, then hands u back to be called again. With Workers the
+// wait holds no worker: other objects' actions run meanwhile. Without, it
+// holds Apply, so that the plan's order stays whole.
+func (x *runner) retry(u *unit, d time.Duration) {
+	wait := func() result {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-x.waitCtx.Done():
+		}
+		return result{u: u, woke: true}
+	}
+	if x.cfg.workers == 1 {
+		wait()
+		x.woke(u)
+		return
+	}
+	x.waiting++
+	go func() { x.results <- wait() }()
+}
+
+// reach counts the action at plan index i as reached.
+func (x *runner) reach(i int) {
+	x.r.reached[i] = true
+	x.r.Attempted++
+}
+
+// fail counts the action at plan index i as failed with err.
+func (x *runner) fail(i int, err error) {
+	x.reach(i)
+	x.r.Failed = append(x.r.Failed, ActionError{Action: x.actions[i], Err: err, redact: x.redact, index: i})
+}
+
+// failHead fails u's first action, or its whole batch when its error
+// failed the whole batch, and returns how many failed.
+func (x *runner) failHead(u *unit, err error, whole bool) {
+	n := 1
+	if whole {
+		n = len(u.batch)
+	}
+	for i := range n {
+		x.fail(u.first+i, err)
+	}
+	u.first += n
+	u.batch = u.batch[n:]
+	u.calls, u.err, u.whole = 0, nil, false
+}
+
+// abandon finishes u when Apply stopped: an action that waited to be
+// retried keeps its last error; the rest is not reached.
+func (x *runner) abandon(u *unit) {
+	if u.err != nil {
+		x.failHead(u, fmt.Errorf("not retried, Apply stopped: %w", u.err), u.whole)
+	}
+	x.finish(u)
+}
+
+// woke takes u back after its wait to retry.
+func (x *runner) woke(u *unit) {
+	if err := x.ctx.Err(); err != nil {
+		x.stop(err)
+	}
+	if x.stopErr != nil {
+		x.abandon(u)
+		return
+	}
+	heap.Push(&x.ready, u)
+}
+
+// done takes what became of one call of u, or of its wait to retry.
+func (x *runner) done(res result) {
+	u := res.u
+	if res.woke {
+		x.waiting--
+		x.woke(u)
+		return
+	}
+	x.calls--
+	if res.waitErr != nil { // the template was not called
+		if err := x.ctx.Err(); err != nil {
+			x.stop(err)
+		} else {
+			x.stop(fmt.Errorf("waiting for the rate limit: %w", res.waitErr))
+		}
+		x.abandon(u)
+		return
+	}
+	n, applied, cause, whole := len(u.batch), len(u.batch), error(nil), false
+	var be *BatchError
+	switch {
+	case res.err == nil:
+	case errors.As(res.err, &be) && be.Index >= 0 && be.Index < n:
+		applied, cause = be.Index, be.Err
+	default:
+		applied, cause, whole = 0, res.err, true
+	}
+	for i := range applied {
+		x.reach(u.first + i)
+	}
+	x.r.Applied += applied
+	name := u.batch[0].Name
+	if applied > 0 { // a new first action, called once, just now
+		u.first += applied
+		u.batch = u.batch[applied:]
+		u.calls, u.since, u.err, u.whole = 1, time.Now().Add(-res.took), nil, false
+	}
+	wait, retry := time.Duration(0), false
+	if cause != nil {
+		wait, retry = x.cfg.retry.delay(cause, u.calls, u.since)
+	}
+	x.obs.batch(x.d, name, n, x.r.Attempted, len(x.actions), res.took, time.Since(x.start), res.err, retry, wait)
+	switch {
+	case cause == nil:
+		x.finish(u)
+	case retry && x.stopErr == nil:
+		x.r.Retries++
+		u.err, u.whole = cause, whole
+		x.retry(u, wait)
+	default:
+		if u.calls > 1 {
+			cause = fmt.Errorf("after %d calls: %w", u.calls, cause)
+		}
+		x.failHead(u, cause, whole)
+		if x.cfg.stopOnError && x.stopErr == nil {
+			ae := x.r.Failed[len(x.r.Failed)-1]
+			x.stopFail = &ae
+			x.stop(&ae)
+		}
+		if len(u.batch) == 0 || x.stopErr != nil {
+			x.finish(u)
+		} else {
+			heap.Push(&x.ready, u) // Apply goes on after the failed action
+		}
+	}
+}
+
+// finish ends u: the units that waited for it may start.
+func (x *runner) finish(u *unit) {
+	x.pending--
+	for _, v := range u.next {
+		if v.deps--; v.deps == 0 && x.stopErr == nil {
+			heap.Push(&x.ready, v)
+		}
+	}
 }
 
 // ErrDrift is wrapped by Apply's error when the destination changed since a

@@ -3,7 +3,12 @@ package dss
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -124,6 +129,7 @@ func TestApplyReport(t *testing.T) {
 	require.Empty(t, r.NotApplied())
 	require.Contains(t, r.String(), "2 of 8 actions applied, 2 failed")
 	require.Contains(t, r.String(), "not implemented: add_tags_to_users (1)")
+	checkReport(t, r)
 }
 
 func TestApplyStopOnError(t *testing.T) {
@@ -135,6 +141,7 @@ func TestApplyStopOnError(t *testing.T) {
 	require.Equal(t, 3, r.Attempted) // new_users, new_groups (not implemented), update_name
 	require.Equal(t, 2, tmpl.calls)
 	require.Len(t, r.NotApplied(), 5)
+	checkReport(t, r)
 }
 
 func TestApplyCancelStopsBetweenActions(t *testing.T) {
@@ -149,6 +156,7 @@ func TestApplyCancelStopsBetweenActions(t *testing.T) {
 	require.Equal(t, 1, r.Attempted)
 	require.Len(t, r.NotApplied(), 7)
 	require.Equal(t, "new_groups", r.NotApplied()[0].Name)
+	checkReport(t, r)
 }
 
 // TestApplyBatches: a Template gets each run of consecutive actions of one
@@ -223,6 +231,267 @@ func TestApplyBadTemplates(t *testing.T) {
 			// Nothing was spent: the plan still applies.
 			_, err = ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
 			require.NoError(t, err)
+		})
+	}
+}
+
+// checkReport requires what every Report promises: each action of the
+// plan is exactly one of applied, failed, not implemented, not reached.
+func checkReport(t *testing.T, r *Report) {
+	t.Helper()
+	ni := 0
+	for _, n := range r.NotImplemented {
+		ni += n
+	}
+	notApplied := r.NotApplied()
+	require.Equal(t, len(r.Plan), r.Applied+len(r.Failed)+ni+len(notApplied), "applied+failed+not implemented+not reached")
+	require.Equal(t, len(r.Plan)-len(notApplied), r.Attempted)
+	require.True(t, slices.IsSortedFunc(r.Failed, func(a, b ActionError) int { return a.index - b.index }), "failures in plan order")
+	seen := map[string]bool{}
+	for _, f := range r.Failed {
+		seen[f.Action.String()] = true
+	}
+	for _, a := range notApplied {
+		require.False(t, seen[a.String()], "%s both failed and not reached", a)
+	}
+}
+
+// workload is a datastore whose plan has every kind of action on many
+// objects: 20 users and 3 groups to create; 40 users whose name and email
+// both change, so that update_name and update_email alternate object by
+// object; members added to and removed from two groups; 20 users and 3
+// groups to delete.
+func workload(t *testing.T) (*Datastore[srcTree, dstTree], *memDest) {
+	t.Helper()
+	var src, dst []Record
+	for i := range 60 {
+		id := fmt.Sprintf("%03d", i)
+		src = append(src, Record{"idnumber": id, "name": "N" + id, "email": id + "@new", "department": fmt.Sprintf("d%d", i%5)})
+	}
+	for i := 20; i < 80; i++ {
+		id := fmt.Sprintf("%03d", i)
+		dst = append(dst, Record{"idnumber": id, "name": "O" + id, "email": id + "@old", "department": fmt.Sprintf("d%d", i%5)})
+	}
+	groups := []Record{
+		{"idnumber": "d3", "members": []string{"023", "028", "070", "075"}},
+		{"idnumber": "d4", "members": []string{"024", "071"}},
+		{"idnumber": "d5"}, {"idnumber": "d6"}, {"idnumber": "d7"},
+	}
+	return newDatastore(t, src, dst, groups)
+}
+
+// phaseOf numbers the plan's phases as the Workers documentation states
+// them: a new one at every change of section (new, changes, old) or branch.
+func phaseOf(plan []Action) []int {
+	sect := func(k Kind) int {
+		switch k {
+		case KindNew:
+			return 1
+		case KindOld:
+			return 3
+		case KindError:
+			return 0
+		}
+		return 2
+	}
+	out := make([]int, len(plan))
+	for i := 1; i < len(plan); i++ {
+		out[i] = out[i-1]
+		if sect(plan[i].Kind) != sect(plan[i-1].Kind) || plan[i].Branch != plan[i-1].Branch {
+			out[i]++
+		}
+	}
+	return out
+}
+
+// checker is a Template safe for concurrent use that checks, under the
+// race detector, the ordering Workers promises: no two calls on one object
+// at once, each object's actions in plan order, no action before every
+// action of the phases before it returned. Each call takes latency, on
+// the fake clock of a synctest bubble.
+type checker struct {
+	latency time.Duration
+	before  func(ctx context.Context, a Action) error // called with each batch's first action, may fail it
+
+	mu         sync.Mutex
+	index      map[string]int // action message -> plan index
+	phase      []int
+	phaseSize  []int
+	phaseDone  []int
+	busy       map[string]bool     // branch/idnumber -> a call on it runs
+	last       map[string]int      // branch/idnumber -> plan index of its last action called
+	calls      [][]string          // the batches, in the order they started
+	seq        map[string][]string // branch/idnumber -> its actions, in the order called
+	inflight   int
+	maxPhase   map[int]int // phase -> the most calls at once in it
+	violations []string
+}
+
+func newChecker(plan []Action, latency time.Duration) *checker {
+	c := &checker{latency: latency, index: map[string]int{}, phase: phaseOf(plan),
+		busy: map[string]bool{}, last: map[string]int{}, maxPhase: map[int]int{}, seq: map[string][]string{}}
+	for i, a := range plan {
+		c.index[a.String()] = i
+	}
+	n := c.phase[len(c.phase)-1] + 1
+	c.phaseSize, c.phaseDone = make([]int, n), make([]int, n)
+	for _, p := range c.phase {
+		c.phaseSize[p]++
+	}
+	return c
+}
+
+func (c *checker) Concurrent() bool { return true }
+
+func (c *checker) Apply(ctx context.Context, batch []Action) error {
+	c.enter(batch)
+	defer c.exit(batch)
+	time.Sleep(c.latency)
+	if c.before != nil {
+		return c.before(ctx, batch[0])
+	}
+	return nil
+}
+
+func (c *checker) enter(batch []Action) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range batch {
+		if obj := a.Branch + "/" + a.ID; c.busy[obj] {
+			c.violations = append(c.violations, "two calls at once on "+obj)
+		}
+	}
+	var names []string
+	for _, a := range batch {
+		i := c.index[a.String()]
+		obj := a.Branch + "/" + a.ID
+		names = append(names, a.Name+":"+a.ID)
+		c.busy[obj] = true
+		if last, ok := c.last[obj]; ok && last >= i {
+			c.violations = append(c.violations, fmt.Sprintf("%s (action %d) after action %d", a, i, last))
+		}
+		c.last[obj] = i
+		c.seq[obj] = append(c.seq[obj], a.String())
+		for p := range c.phase[i] {
+			if c.phaseDone[p] < c.phaseSize[p] {
+				c.violations = append(c.violations, fmt.Sprintf("%s started before phase %d ended", a, p))
+			}
+		}
+	}
+	c.calls = append(c.calls, names)
+	c.inflight++
+	p := c.phase[c.index[batch[0].String()]]
+	c.maxPhase[p] = max(c.maxPhase[p], c.inflight)
+}
+
+func (c *checker) exit(batch []Action) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight--
+	for _, a := range batch {
+		delete(c.busy, a.Branch+"/"+a.ID)
+		c.phaseDone[c.phase[c.index[a.String()]]]++
+	}
+}
+
+// TestApplyWorkersOrder: with Workers, calls on different objects run at
+// once, even in a plan of mixed updates, while no object gets two calls at
+// once or its actions out of order, and no phase starts before the one
+// before it ended.
+func TestApplyWorkersOrder(t *testing.T) {
+	for _, tt := range []struct {
+		workers, batch int
+	}{{1, 1}, {8, 1}, {8, 2}, {3, 1000}} {
+		t.Run(fmt.Sprintf("workers=%d,batch=%d", tt.workers, tt.batch), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ds, _ := workload(t)
+				p := mustPlan(t, ds)
+				c := newChecker(p.Actions, 10*time.Millisecond)
+				r, err := ds.Apply(context.Background(), p, c, Workers(tt.workers), BatchSize(tt.batch))
+				require.NoError(t, err)
+				checkReport(t, r)
+				require.Equal(t, len(p.Actions), r.Applied)
+				require.Empty(t, c.violations)
+				// Every object got its actions in plan order: none lost,
+				// none twice.
+				want := map[string][]string{}
+				for _, a := range p.Actions {
+					want[a.Branch+"/"+a.ID] = append(want[a.Branch+"/"+a.ID], a.String())
+				}
+				require.Equal(t, want, c.seq)
+				first := slices.IndexFunc(p.Actions, func(a Action) bool { return a.Name == "update_name" })
+				require.Equal(t, []string{"update_name", "update_email", "update_name"},
+					[]string{p.Actions[first].Name, p.Actions[first+1].Name, p.Actions[first+2].Name})
+				updates := phaseOf(p.Actions)[first]
+				if tt.workers == 1 { // one call after the other, in plan order
+					var calls []string
+					for _, call := range c.calls {
+						calls = append(calls, call...)
+					}
+					var plan []string
+					for _, a := range p.Actions {
+						plan = append(plan, a.Name+":"+a.ID)
+					}
+					require.Equal(t, plan, calls)
+					for _, n := range c.maxPhase {
+						require.Equal(t, 1, n)
+					}
+					return
+				}
+				// The mixed updates (update_name and update_email of one
+				// object after the other) ran on every worker.
+				require.Equal(t, tt.workers, c.maxPhase[updates], "calls at once in the phase of mixed updates")
+			})
+		})
+	}
+}
+
+// concurrentFake is the in-memory fake template, whose destination takes
+// a lock per call, declared safe for concurrent use.
+type concurrentFake struct{ fakeTemplate }
+
+func (c *concurrentFake) Concurrent() bool { return true }
+
+// TestApplyWorkersOptions: Workers needs a template that says it is safe
+// for concurrent use; bad option values are refused before anything is
+// applied; a Methods or Combine template of concurrent parts converges.
+func TestApplyWorkersOptions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tmpl func(m *memDest) Template
+		opts []ApplyOption
+		want string
+	}{
+		{"sequential template", func(m *memDest) Template { return Methods(&fakeTemplate{m}) }, []ApplyOption{Workers(2)},
+			"dss: template *dss.fakeTemplate: Workers(2) needs a template safe for concurrent use: give it a method Concurrent() bool that returns true; nothing applied"},
+		{"func", func(m *memDest) Template { return TemplateFunc(func(context.Context, []Action) error { return nil }) }, []ApplyOption{Workers(8)},
+			"dss: template dss.TemplateFunc: Workers(8) needs a template safe for concurrent use"},
+		{"combined, one part sequential", func(m *memDest) Template {
+			return Combine(Methods(&concurrentFake{fakeTemplate{m}}), Methods(&fakeTemplate{m}))
+		}, []ApplyOption{Workers(2)}, "Workers(2) needs a template safe for concurrent use"},
+		{"no workers", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{Workers(0)},
+			"dss: apply source to dest: Workers(0): want at least 1; nothing applied"},
+		{"no batch", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{BatchSize(0)},
+			"dss: apply source to dest: BatchSize(0): want at least 1; nothing applied"},
+		{"negative retry", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{Retry(RetryPolicy{Attempts: -1})},
+			"dss: apply source to dest: Retry({Attempts:-1 Wait:0s MaxWait:0s MaxTime:0s}): a negative field; nothing applied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, m := scenario(t)
+			p := mustPlan(t, ds)
+			r, err := ds.Apply(context.Background(), p, tt.tmpl(m), tt.opts...)
+			require.Nil(t, r)
+			require.ErrorContains(t, err, tt.want)
+			require.Empty(t, m.calls)
+			// Nothing was spent: the plan applies on workers with a
+			// template safe for concurrent use.
+			tmpl := Combine(Methods(&concurrentFake{fakeTemplate{m}}))
+			r, err = ds.Apply(context.Background(), p, tmpl, Workers(4))
+			require.NoError(t, err)
+			checkReport(t, r)
+			require.Equal(t, len(p.Actions), r.Applied)
+			require.NoError(t, ds.ImportDest(context.Background()))
+			require.Empty(t, planMessages(mustPlan(t, ds)), "the destination did not converge")
 		})
 	}
 }

@@ -29,7 +29,8 @@ type Brancher interface {
 //
 // The combination is an Implementer: Datastore.Apply refuses, before the
 // first action, a plan with an action that no template handles (unless
-// AllowPartial). Templates made by [Methods] are resolved against the
+// AllowPartial). It is safe for concurrent use, and may run on Workers,
+// when every template is. Templates made by [Methods] are resolved against the
 // destination as they are when given alone, and their problems are
 // reported together in one *TemplateError. A nil template is reported
 // there too.
@@ -88,6 +89,18 @@ func (c *combined) Implements(name string) bool {
 		}
 	}
 	return false
+}
+
+// Concurrent reports whether every template is safe for concurrent use
+// (see [Concurrent]): Apply refuses Workers for a combination with one
+// that is not.
+func (c *combined) Concurrent() bool {
+	for _, t := range c.parts {
+		if !isConcurrent(t) {
+			return false
+		}
+	}
+	return len(c.parts) > 0
 }
 
 // handlesAction reports whether some template takes a.

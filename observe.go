@@ -80,10 +80,16 @@ func (o *observer) planned(p *Plan, d time.Duration) {
 	o.log.Info("dss: plan", attrs...)
 }
 
-// applied is called after each call of the template.
-func (o *observer) batch(d *tree, name string, n, done, total int, took, elapsed time.Duration, err error) {
+// batch is called after each call of the template, from Apply's own
+// goroutine, however many workers call the template: done never goes
+// back. retry says whether the call will be made again after wait.
+func (o *observer) batch(d *tree, name string, n, done, total int, took, elapsed time.Duration, err error, retry bool, wait time.Duration) {
 	if o.logging(slog.LevelDebug) {
-		o.log.Debug("dss: apply batch", "tree", d.name, "action", name, "actions", n, "duration", took, errAttr(err))
+		attrs := []any{"tree", d.name, "action", name, "actions", n, "duration", took, errAttr(err)}
+		if retry {
+			attrs = append(attrs, "retry_in", wait)
+		}
+		o.log.Debug("dss: apply batch", attrs...)
 	}
 	if o != nil && o.progress != nil {
 		o.progress(Progress{Phase: "apply", Tree: d.name, Branch: name, Done: done, Total: total, Elapsed: elapsed})
@@ -93,7 +99,7 @@ func (o *observer) batch(d *tree, name string, n, done, total int, took, elapsed
 func (o *observer) applied(d *tree, r *Report, took time.Duration, err error) {
 	if o.logging(slog.LevelInfo) && r != nil {
 		o.log.Info("dss: apply", "tree", d.name, "actions", len(r.Plan), "applied", r.Applied,
-			"failed", len(r.Failed), "not_reached", len(r.Plan)-r.Attempted, "duration", took, errAttr(err))
+			"failed", len(r.Failed), "not_reached", len(r.Plan)-r.Attempted, "retries", r.Retries, "duration", took, errAttr(err))
 	}
 }
 

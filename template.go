@@ -115,6 +115,10 @@ func (m *methods) Apply(ctx context.Context, batch []Action) error {
 	return nil
 }
 
+// Concurrent reports whether the value the template was made of says it
+// is safe for concurrent use (see [Concurrent]).
+func (m *methods) Concurrent() bool { return isConcurrent(m.v) }
+
 func (m *methods) Implements(name string) bool {
 	_, ok := m.table[name]
 	return ok
