@@ -1,16 +1,20 @@
 package dss
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 )
 
 // scenario is a datastore with one change of every kind, imported.
@@ -494,4 +498,162 @@ func TestApplyWorkersOptions(t *testing.T) {
 			require.Empty(t, planMessages(mustPlan(t, ds)), "the destination did not converge")
 		})
 	}
+}
+
+// TestApplyWorkersStopOnError: at the first failure no new call starts;
+// the calls in flight finish and are counted; an action waiting to be
+// retried is failed with its last error; the rest is not reached.
+func TestApplyWorkersStopOnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 40)
+		s := newScripted(10 * time.Millisecond)
+		boom := errors.New("boom")
+		s.slow["005"], s.script["005"] = 5*time.Millisecond, []error{boom}
+		s.slow["001"], s.script["001"] = 2*time.Millisecond, []error{RetryAfter(errors.New("503"), time.Second)}
+		start := time.Now()
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(8), BatchSize(1), StopOnError())
+		require.EqualError(t, err, "dss: apply source to dest: stopped at the first failure: dss: new_users(idnumber='005'): boom")
+		// 001's wait freed its worker at 2 ms for 008, the last call.
+		require.Equal(t, 12*time.Millisecond, time.Since(start), "Apply returns when the calls in flight return")
+		checkReport(t, r)
+		require.Equal(t, 9, s.started, "no call after the failure")
+		require.Equal(t, 7, r.Applied)
+		require.Len(t, r.Failed, 2)
+		require.EqualError(t, r.Failed[0].Err, "not retried, Apply stopped: 503")
+		require.Equal(t, boom, r.Failed[1].Err)
+		require.Len(t, r.NotApplied(), 31)
+		require.Equal(t, "009", r.NotApplied()[0].ID)
+	})
+}
+
+// TestApplyWorkersCancel: cancelling ctx starts no new call; the calls in
+// flight get the cancelled ctx and are counted as they return. Apply
+// returns as soon as they have: at once for a template that honours ctx,
+// after its calls for one that does not.
+func TestApplyWorkersCancel(t *testing.T) {
+	for _, honour := range []bool{true, false} {
+		t.Run(fmt.Sprintf("honour=%v", honour), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ds := newUsers(t, 40)
+				s := newScripted(10 * time.Millisecond)
+				s.honourCtx = honour
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				time.AfterFunc(25*time.Millisecond, cancel)
+				start := time.Now()
+				r, err := ds.Apply(ctx, mustPlan(t, ds), s, Workers(8), BatchSize(1))
+				require.ErrorIs(t, err, context.Canceled)
+				checkReport(t, r)
+				require.Equal(t, 24, s.started)
+				require.Len(t, r.NotApplied(), 16)
+				if honour {
+					require.Equal(t, 25*time.Millisecond, time.Since(start))
+					require.Equal(t, 16, r.Applied)
+					require.Len(t, r.Failed, 8)
+					require.ErrorIs(t, r.Failed[0].Err, context.Canceled)
+					require.EqualError(t, err, "dss: apply source to dest: stopped after 24 of 40 actions: context canceled")
+					return
+				}
+				require.Equal(t, 30*time.Millisecond, time.Since(start))
+				require.Equal(t, 24, r.Applied)
+				require.Empty(t, r.Failed)
+			})
+		})
+	}
+}
+
+// TestApplyWorkersPanic: a template that panics on one worker fails that
+// action; the others go on.
+func TestApplyWorkersPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 20)
+		s := newScripted(time.Millisecond)
+		s.panics["003"] = true
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(4), BatchSize(1))
+		require.ErrorIs(t, err, ErrPanic)
+		checkReport(t, r)
+		require.Equal(t, 19, r.Applied)
+		require.Len(t, r.Failed, 1)
+		require.EqualError(t, r.Failed[0].Err, "template method panicked: template bug on 003")
+	})
+}
+
+// TestApplyRateLimit: every call, retries included, first takes a token of
+// the limiter, whatever the workers.
+func TestApplyRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 30)
+		s := newScripted(0)
+		s.script["007"] = []error{RetryAfter(errors.New("429"), time.Millisecond)}
+		start := time.Now()
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(8), BatchSize(1),
+			RateLimit(rate.NewLimiter(rate.Every(10*time.Millisecond), 1)))
+		require.NoError(t, err)
+		checkReport(t, r)
+		require.Equal(t, 30, r.Applied)
+		var times []time.Duration
+		for _, c := range s.calls {
+			times = append(times, c...)
+		}
+		slices.Sort(times)
+		require.Len(t, times, 31)
+		for i := 1; i < len(times); i++ {
+			require.GreaterOrEqual(t, times[i]-times[i-1], 10*time.Millisecond)
+		}
+		require.Equal(t, 300*time.Millisecond, time.Since(start))
+
+		// A limiter that cannot give a token before ctx's deadline stops
+		// Apply; the actions it held back are not reached.
+		ds = newUsers(t, 3)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r, err = ds.Apply(ctx, mustPlan(t, ds), newScripted(0), BatchSize(1), RateLimit(rate.NewLimiter(rate.Every(time.Hour), 1)))
+		require.ErrorContains(t, err, "dss: apply source to dest: stopped after 1 of 3 actions: waiting for the rate limit: rate: Wait(n=1) would exceed context deadline")
+		checkReport(t, r)
+		require.Equal(t, 1, r.Applied)
+		require.Len(t, r.NotApplied(), 2)
+	})
+}
+
+// TestApplyWorkersProgress: with workers, Progress is called after every
+// call from one goroutine at a time, Done never goes back and ends at
+// Total; the Debug lines name each call.
+func TestApplyWorkersProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 50)
+		var buf bytes.Buffer
+		ds.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		var in atomic.Int32
+		var done []int
+		ds.Progress = func(p Progress) {
+			require.Equal(t, int32(1), in.Add(1), "Progress called from two goroutines at once")
+			defer in.Add(-1)
+			require.Equal(t, 50, p.Total)
+			done = append(done, p.Done)
+		}
+		s := newScripted(time.Millisecond)
+		s.script["010"] = []error{Temporary(errors.New("503"))}
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(8), BatchSize(1))
+		require.NoError(t, err)
+		checkReport(t, r)
+		require.Len(t, done, 51) // one call per action, and the retry
+		require.True(t, slices.IsSorted(done))
+		require.Equal(t, 50, done[50])
+		var batches, retries int
+		for _, rec := range logRecords(t, &buf) {
+			switch rec["msg"] {
+			case "dss: apply batch":
+				batches++
+				if _, ok := rec["retry_in"]; ok {
+					retries++
+					require.Equal(t, "503", rec["error"])
+				}
+			case "dss: apply":
+				require.Equal(t, float64(50), rec["applied"])
+				require.Equal(t, float64(1), rec["retries"])
+			}
+		}
+		require.Equal(t, 51, batches)
+		require.Equal(t, 1, retries)
+	})
 }

@@ -134,8 +134,9 @@ func (ds *Datastore[S, D]) observer() *observer {
 }
 
 // Apply is the original's source >> dest: it hands the plan's actions to
-// tmpl, in plan order, each run of consecutive actions with the same name in
-// one call (see [Template]). The plan is either one that Plan made, or one
+// tmpl, in plan order, each run of consecutive actions with the same name
+// and branch in one call (see [Template]); with [Workers], calls on
+// different objects run at once, in the order Workers states. The plan is either one that Plan made, or one
 // decoded from JSON ([Plan.UnmarshalJSON]) that a reviewer saw.
 //
 // Apply refuses, calling no method and returning a nil Report, when:
@@ -162,8 +163,11 @@ func (ds *Datastore[S, D]) observer() *observer {
 //
 // Then it goes through the whole plan. An action whose method returns an
 // error or panics is recorded as failed and Apply goes on (or stops, with
-// StopOnError); a model error (KindError) is a failure and is not
-// dispatched. Cancelling ctx stops Apply between two calls.
+// StopOnError); an error marked [Temporary] is retried first (see
+// [RetryPolicy]); a model error (KindError) is a failure and is not
+// dispatched. Cancelling ctx starts no new call: Apply returns once the
+// calls in flight (with [Workers]) have returned. [RateLimit] paces the
+// calls.
 //
 // Apply holds the datastore while it runs: the template must not call the
 // datastore's methods.

@@ -1,0 +1,207 @@
+package dss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// newUsers is a datastore whose plan creates n users, 000 to n-1.
+func newUsers(t *testing.T, n int) *Datastore[srcTree, dstTree] {
+	t.Helper()
+	var recs []Record
+	for i := range n {
+		recs = append(recs, Record{"idnumber": fmt.Sprintf("%03d", i)})
+	}
+	ds, _ := newDatastore(t, recs, nil, nil)
+	return ds
+}
+
+// scripted is a Template safe for concurrent use whose calls take a
+// latency on the fake clock of a synctest bubble and return, object by
+// object, the errors of a script (nil once it is spent). It records when
+// each object was called.
+type scripted struct {
+	latency   time.Duration
+	slow      map[string]time.Duration // idnumber -> its latency, instead of latency
+	script    map[string][]error
+	panics    map[string]bool
+	honourCtx bool // a call returns ctx.Err() as soon as ctx is done
+
+	mu      sync.Mutex
+	start   time.Time
+	calls   map[string][]time.Duration // idnumber -> when it was called, since start
+	started int
+}
+
+func newScripted(latency time.Duration) *scripted {
+	return &scripted{latency: latency, script: map[string][]error{}, slow: map[string]time.Duration{},
+		panics: map[string]bool{}, calls: map[string][]time.Duration{}, start: time.Now()}
+}
+
+func (s *scripted) Concurrent() bool { return true }
+
+func (s *scripted) Apply(ctx context.Context, batch []Action) error {
+	id := batch[0].ID
+	s.mu.Lock()
+	s.calls[id] = append(s.calls[id], time.Since(s.start))
+	s.started++
+	var err error
+	if sc := s.script[id]; len(sc) > 0 {
+		err, s.script[id] = sc[0], sc[1:]
+	}
+	d, ok := s.slow[id]
+	if !ok {
+		d = s.latency
+	}
+	s.mu.Unlock()
+	if s.honourCtx {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else {
+		time.Sleep(d)
+	}
+	if s.panics[id] {
+		panic("template bug on " + id)
+	}
+	return err
+}
+
+// TestApplyRetries: an action whose call returns a temporary error is
+// called again after a backoff, at least as long as its Retry-After; it
+// fails once the attempts or the time are spent; any other error fails it
+// at once. The report counts the retries. With Workers, a wait to retry
+// holds no worker; without, it holds the plan's order.
+func TestApplyRetries(t *testing.T) {
+	e503 := errors.New("503 Service Unavailable")
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ds := newUsers(t, 5)
+				s := newScripted(10 * time.Millisecond)
+				s.script["000"] = []error{RetryAfter(e503, 3*time.Second), RetryAfter(e503, 3*time.Second)}
+				s.script["001"] = []error{Temporary(e503), Temporary(e503), Temporary(e503), Temporary(e503), Temporary(e503), Temporary(e503)}
+				s.script["002"] = []error{e503} // not marked temporary: final
+				s.script["003"] = []error{RetryAfter(e503, 2*time.Hour)}
+				p := mustPlan(t, ds)
+				start := time.Now()
+				r, err := ds.Apply(context.Background(), p, s, Workers(workers), BatchSize(1))
+				require.ErrorIs(t, err, e503)
+				checkReport(t, r)
+				require.Equal(t, 2, r.Applied) // 000 on its third call, and 004
+				require.Equal(t, 2+4, r.Retries)
+				require.Len(t, r.Failed, 3)
+				require.Equal(t, "001", r.Failed[0].Action.ID)
+				require.EqualError(t, r.Failed[0].Err, "after 5 calls: 503 Service Unavailable")
+				require.Equal(t, "002", r.Failed[1].Action.ID)
+				require.Equal(t, e503, r.Failed[1].Err) // never retried
+				require.Equal(t, "003", r.Failed[2].Action.ID)
+				require.EqualError(t, r.Failed[2].Err, "503 Service Unavailable") // Retry-After beyond MaxTime
+				require.Contains(t, r.String(), "2 of 5 actions applied, 3 failed, 6 retries")
+
+				c := s.calls
+				require.Len(t, c["000"], 3)
+				require.Len(t, c["001"], 5)
+				require.Len(t, c["002"], 1)
+				require.Len(t, c["003"], 1)
+				require.Len(t, c["004"], 1)
+				// Retry-After is honoured: 3 s after the call returned.
+				require.Equal(t, c["000"][0]+3*time.Second+10*time.Millisecond, c["000"][1])
+				require.Equal(t, c["000"][1]+3*time.Second+10*time.Millisecond, c["000"][2])
+				// The backoff doubles from 100 ms, each wait between half
+				// and all of it.
+				for i, want := range []time.Duration{100, 200, 400, 800} {
+					wait := c["001"][i+1] - c["001"][i] - 10*time.Millisecond
+					require.GreaterOrEqual(t, wait, want*time.Millisecond/2, "wait %d", i)
+					require.LessOrEqual(t, wait, want*time.Millisecond, "wait %d", i)
+				}
+				if workers == 1 {
+					// The plan's order: 004 only after 000's retries.
+					require.Greater(t, c["004"][0], c["000"][2])
+					return
+				}
+				// The waits held no worker: while 000 and 001 waited, the two
+				// workers went on with 002 and 003, then 004.
+				require.Equal(t, 10*time.Millisecond, c["002"][0])
+				require.Equal(t, 10*time.Millisecond, c["003"][0])
+				require.Equal(t, 20*time.Millisecond, c["004"][0])
+				require.Equal(t, c["000"][2]+10*time.Millisecond, time.Since(start))
+			})
+		})
+	}
+}
+
+// TestApplyRetryPolicy: Retry sets the attempts, waits and time; Attempts 1
+// retries nothing.
+func TestApplyRetryPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 2)
+		s := newScripted(0)
+		tmp := Temporary(errors.New("reset by peer"))
+		s.script["000"] = []error{tmp, tmp, tmp}
+		s.script["001"] = []error{tmp}
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(2), BatchSize(1),
+			Retry(RetryPolicy{Attempts: 2, Wait: time.Second, MaxWait: time.Second}))
+		require.Error(t, err)
+		checkReport(t, r)
+		require.Equal(t, 1, r.Applied)
+		require.Equal(t, 2, r.Retries)
+		require.Len(t, s.calls["000"], 2)
+		require.InDelta(t, float64(750*time.Millisecond), float64(s.calls["000"][1]), float64(250*time.Millisecond))
+
+		ds = newUsers(t, 1)
+		s = newScripted(0)
+		s.script["000"] = []error{tmp}
+		r, err = ds.Apply(context.Background(), mustPlan(t, ds), s, Retry(RetryPolicy{Attempts: 1}))
+		require.ErrorIs(t, err, tmp)
+		require.Zero(t, r.Retries)
+		require.Len(t, s.calls["000"], 1)
+	})
+}
+
+// TestApplyRetryBatch: a *BatchError whose Err is temporary says that the
+// actions before Index were applied; the retry starts at Index.
+func TestApplyRetryBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 5)
+		var calls [][]string
+		tmpl := TemplateFunc(func(ctx context.Context, batch []Action) error {
+			var ids []string
+			for _, a := range batch {
+				ids = append(ids, a.ID)
+			}
+			calls = append(calls, ids)
+			if len(calls) == 1 {
+				return &BatchError{Index: 2, Err: RetryAfter(errors.New("429 Too Many Requests"), time.Second)}
+			}
+			return nil
+		})
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), tmpl)
+		require.NoError(t, err)
+		checkReport(t, r)
+		require.Equal(t, 5, r.Applied)
+		require.Equal(t, 1, r.Retries)
+		require.Equal(t, [][]string{{"000", "001", "002", "003", "004"}, {"002", "003", "004"}}, calls)
+	})
+}
+
+func TestTemporary(t *testing.T) {
+	require.NoError(t, Temporary(nil))
+	require.NoError(t, RetryAfter(nil, time.Second))
+	cause := errors.New("503")
+	err := fmt.Errorf("PUT /api/users/x: %w", RetryAfter(cause, 2*time.Second))
+	var te *TemporaryError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 2*time.Second, te.After)
+	require.ErrorIs(t, err, cause)
+	require.EqualError(t, err, "PUT /api/users/x: 503")
+}
