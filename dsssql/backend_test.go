@@ -24,7 +24,7 @@ type backend struct {
 	// numbers itself.
 	serial string
 	// open returns a database of its own, empty, removed when t ends.
-	open func(t *testing.T) *sql.DB
+	open func(t testing.TB) *sql.DB
 }
 
 var backends = []backend{
@@ -46,7 +46,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b backend, db *sql.DB)) {
 
 // openSQLite opens a file database in t's temporary directory, so that every
 // pooled connection sees the same data.
-func openSQLite(t *testing.T) *sql.DB {
+func openSQLite(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", t.TempDir()+"/test.db")
 	if err != nil {
@@ -59,7 +59,7 @@ func openSQLite(t *testing.T) *sql.DB {
 // openPostgres creates a schema of its own on the server that
 // DSS_TEST_POSTGRES names, and returns a database whose connections all use
 // it; the schema is dropped when t ends.
-func openPostgres(t *testing.T) *sql.DB {
+func openPostgres(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := os.Getenv("DSS_TEST_POSTGRES")
 	if dsn == "" {

@@ -15,7 +15,7 @@ import (
 // DSS_TEST_MYSQL names (root@tcp(127.0.0.1:3306)/test), and returns it,
 // reading times as time.Time (parseTime); the database is dropped when t
 // ends.
-func openMySQL(t *testing.T) *sql.DB {
+func openMySQL(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := os.Getenv("DSS_TEST_MYSQL")
 	if dsn == "" {

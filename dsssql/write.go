@@ -74,8 +74,9 @@ type writer struct {
 	// For soft delete: the new objects whose row is there, marked deleted.
 	revived map[int]bool
 	// ids found by lookups: by table and key column, key text -> id.
-	ids map[*column]map[string]any
-	buf []any
+	ids  map[*column]map[string]any
+	buf  []any
+	rows []any // the rows of a step, reused
 }
 
 // A step is one statement of each action: an op, its constants, and the
@@ -645,7 +646,8 @@ func (w *writer) exec(query string) error {
 
 // write runs every step for the actions [s, e), without a savepoint.
 func (w *writer) write(s, e int) error {
-	var rows []any
+	rows := w.rows
+	defer func() { w.rows = rows[:0] }()
 	for _, st := range w.steps {
 		if st.resolve != nil {
 			if err := st.resolve(s, e); err != nil {
