@@ -196,3 +196,32 @@ func TestMappingFailingRow(t *testing.T) {
 		wantRows(t, db, `SELECT COUNT(*) FROM users WHERE idnumber = 'u057'`, "0")
 	})
 }
+
+// TestMappingValuesWithheld: the error of a failing row names its action
+// and idnumber but not its values, not even in MySQL's message, which
+// quotes the duplicate value, unless ShowValues is set.
+func TestMappingValuesWithheld(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(20) NOT NULL, email VARCHAR(50) NOT NULL UNIQUE, age INTEGER NOT NULL)`)
+		for _, show := range []bool{false, true} {
+			ds := dss.New[mUsers, mUsers]()
+			ds.Source.Branches.Users.Importer = dss.Records(
+				dss.Record{"idnumber": "u1", "name": "A", "email": "secret.mail@example.com", "age": 1},
+				dss.Record{"idnumber": "u2", "name": "B", "email": "secret.mail@example.com", "age": 2})
+			users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+			users.ShowValues = show
+			ds.Dest.Branches.Users.Importer = users
+			ds.Dest.RedactValues = !show
+			_, _, err := syncRun(t, db, ds, users)
+			if err == nil {
+				t.Fatal("Apply succeeded with a duplicate email")
+			}
+			if !strings.Contains(err.Error(), `new_users idnumber "u2"`) {
+				t.Errorf("the error does not name the action and idnumber: %v", err)
+			}
+			if shown := strings.Contains(err.Error(), "secret.mail"); shown != (show && b.name == "mysql") {
+				t.Errorf("ShowValues %v: the value is shown %v: %v", show, shown, err)
+			}
+		}
+	})
+}
