@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datastoresync/dss/dsssql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 )
@@ -298,7 +299,7 @@ func FuzzRedactDSN(f *testing.F) {
 			return
 		}
 		password := ""
-		if p.dialect == "mysql" {
+		if p.dialect == dsssql.MySQL {
 			u, err := url.Parse(dsn)
 			require.NoError(t, err)
 			password, _ = u.User.Password()

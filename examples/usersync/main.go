@@ -149,7 +149,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 	if err != nil {
 		return exitError, err
 	}
-	defer db.close()
+	defer db.db.Close()
 	if err := db.createSchema(ctx); err != nil {
 		return exitError, err
 	}
@@ -183,7 +183,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 			err = rollback(tx, db, err)
 		}
 	}()
-	db.importers(ds.Dest, tx)
+	tables := db.tables(ds.Dest, tx, o.showValues)
 
 	var plan *dss.Plan
 	if o.plan != "" {
@@ -235,7 +235,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 		return exitOK, nil
 	}
 
-	report, err := ds.Apply(ctx, plan, dss.Methods(&Template{db: db, tx: tx}), dss.StopOnError())
+	report, err := ds.Apply(ctx, plan, tables, dss.StopOnError())
 	if err != nil {
 		return exitError, err
 	}
