@@ -48,6 +48,18 @@ type Datastore[S, D any] struct {
 	// wait for the phase that calls it.
 	Progress func(Progress)
 
+	// PlanKeys, if set, authenticate saved plans (see the README's Safety
+	// for what a plan file is trusted for). A plan that Plan makes is saved
+	// (MarshalJSON) with a tag: an HMAC-SHA256 of its canonical form under
+	// PlanKeys[0]. Apply and Replan refuse a plan read from a file, with
+	// ErrUnauthenticated and applying nothing, unless its tag verifies under
+	// the key of its ID among PlanKeys. To rotate, put the new key first and
+	// keep the old one after it until no plan tagged with it waits to be
+	// applied. Without PlanKeys, plans are saved without a tag and a plan
+	// file is trusted to be what dss wrote. Set PlanKeys before Plan; a key
+	// that is unfit fails Plan, Apply and Replan with ErrPlanKey.
+	PlanKeys []PlanKey
+
 	mu sync.Mutex
 }
 
@@ -110,6 +122,14 @@ func (ds *Datastore[S, D]) ImportDest(ctx context.Context) error {
 func (ds *Datastore[S, D]) Plan() (*Plan, error) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
+	return ds.plan()
+}
+
+// plan is Plan, for a caller that holds ds.mu.
+func (ds *Datastore[S, D]) plan() (*Plan, error) {
+	if err := checkPlanKeys(ds.PlanKeys); err != nil {
+		return nil, err
+	}
 	s, d := &ds.Source.t, &ds.Dest.t
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -122,6 +142,7 @@ func (ds *Datastore[S, D]) Plan() (*Plan, error) {
 	}
 	start := time.Now()
 	p := makePlan(s, d)
+	p.key = signing(ds.PlanKeys)
 	ds.observer().planned(p, time.Since(start))
 	return p, nil
 }
@@ -145,6 +166,9 @@ func (ds *Datastore[S, D]) observer() *observer {
 //   - a plan Plan made is stale: either tree was imported since (ErrStale);
 //   - the destination was never imported, its import failed, or it was
 //     applied to since (ErrNotImported);
+//   - a decoded plan is not authenticated, when the datastore has
+//     PlanKeys: it has no tag, or its tag does not verify under the key it
+//     names (ErrUnauthenticated);
 //   - a decoded plan does not match the destination as imported now: its
 //     fingerprints differ (ErrDrift), or an action does not fit the trees,
 //     its own kind, branch and attribute, the source object it carries or
@@ -180,6 +204,11 @@ func (ds *Datastore[S, D]) observer() *observer {
 func (ds *Datastore[S, D]) Apply(ctx context.Context, p *Plan, tmpl Template, opts ...ApplyOption) (*Report, error) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
+	if p != nil {
+		if err := ds.authenticate(p, "apply"); err != nil {
+			return nil, err
+		}
+	}
 	return apply(ctx, &ds.Source.t, &ds.Dest.t, p, tmpl, ds.observer(), opts)
 }
 

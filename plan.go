@@ -31,6 +31,9 @@ type Plan struct {
 	decoded      bool
 	fingerprints map[string]string
 	sources      []Record
+
+	key *PlanKey // a plan Plan made: the key MarshalJSON tags it with, or nil
+	mac *macJSON // a decoded plan: the tag it was read with, or nil
 }
 
 // Refusal returns why Datastore.Apply refuses the plan, or nil: a

@@ -141,6 +141,9 @@ type planJSON struct {
 	Fingerprints map[string]string `json:"fingerprints"`
 	Summary      Summary           `json:"summary"`
 	Actions      []actionJSON      `json:"actions"`
+	// MAC authenticates the rest, when the datastore that made the plan
+	// has PlanKeys (see planauth.go).
+	MAC *macJSON `json:"mac,omitempty"`
 }
 
 type actionJSON struct {
@@ -160,7 +163,10 @@ type actionJSON struct {
 // fingerprint of every destination branch as it was imported, so that Apply
 // can refuse the plan if the destination drifts. It refuses, as Apply
 // would, a plan that is refused, spent or stale: a saved plan is one that
-// can still be applied.
+// can still be applied. When the datastore that made the plan has
+// PlanKeys, the plan carries a tag, "mac": {"key": ID, "hmac_sha256": hex},
+// an HMAC-SHA256 of its canonical form under PlanKeys[0]; a decoded plan is
+// written with the tag it was read with.
 func (p *Plan) MarshalJSON() ([]byte, error) {
 	fail := func(err error) ([]byte, error) {
 		return nil, fmt.Errorf("dss: save plan %s to %s: %w", p.Source, p.Dest, err)
@@ -186,6 +192,23 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		}
 		fp = p.d.fingerprints(p.s)
 	}
+	pj := p.savedForm(fp)
+	switch {
+	case p.key != nil:
+		mac, err := p.key.tag(pj)
+		if err != nil {
+			return fail(err)
+		}
+		pj.MAC = mac
+	case p.decoded:
+		pj.MAC = p.mac // as it was read: it verifies if nothing was changed
+	}
+	return json.Marshal(pj)
+}
+
+// savedForm is the plan as MarshalJSON writes it, without a tag, with the
+// destination's fingerprints fp.
+func (p *Plan) savedForm(fp map[string]string) planJSON {
 	version := PlanVersion
 	pj := planJSON{Version: &version, Source: p.Source, Dest: p.Dest, SourceCounts: p.SourceCounts,
 		Fingerprints: fp, Summary: p.Summary, Actions: make([]actionJSON, len(p.Actions))}
@@ -209,7 +232,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		}
 		pj.Actions[i] = aj
 	}
-	return json.Marshal(pj)
+	return pj
 }
 
 // UnmarshalJSON decodes a plan written by MarshalJSON. Values and source
@@ -280,7 +303,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("dss: plan: %w", err)
 	}
 	*p = Plan{Source: pj.Source, Dest: pj.Dest, SourceCounts: pj.SourceCounts, fingerprints: pj.Fingerprints,
-		Summary: sum, Actions: actions, decoded: true, sources: sources}
+		Summary: sum, Actions: actions, decoded: true, sources: sources, mac: pj.MAC}
 	return nil
 }
 

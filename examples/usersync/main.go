@@ -102,6 +102,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxFraction := fs.Float64("max-delete-fraction", 0, "refuse a plan that deletes more than this fraction of the users or groups, or of the memberships, once more than 10 would go (0: dss's default, 0.5; 1: no limit)")
 	allowEmpty := fs.Bool("allow-empty-source", false, "apply an export with no users even when the database has some (by default such an export is taken as broken)")
 	verbose := fs.Bool("verbose", false, "print every action of a long plan, not only its first lines")
+	var keyFiles []string
+	fs.Func("plan-key-file", "a file holding a key that authenticates saved plans (repeat it to accept older keys; the first tags -out's plans); $"+planKeyEnv+" may hold one too. With a key, -plan needs no export; without, -plan imports the export again and applies the saved plan only if the export and the database make exactly it",
+		func(path string) error { keyFiles = append(keyFiles, path); return nil })
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -113,12 +116,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usersync: %v\n", err)
 		return exitUsage
 	}
+	keys, err := planKeys(keyFiles, os.Getenv(planKeyEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "usersync: %v\n", err)
+		return exitUsage
+	}
 	code, err := syncUsers(ctx, options{
 		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
 		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
 		guard: dss.Guard{MaxDeletes: *maxDeletes, MaxDeleteFraction: *maxFraction, MaxRemoves: *maxDeletes,
 			MaxRemoveFraction: *maxFraction, AllowEmptySource: *allowEmpty},
-		verbose: *verbose, progress: terminal(stderr), noVerify: *noVerify,
+		verbose: *verbose, progress: terminal(stderr), noVerify: *noVerify, keys: keys,
 	}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
@@ -134,10 +142,11 @@ type options struct {
 	out, plan            string
 	showValues           bool
 	noFinalNewline       bool
-	guard                dss.Guard // for every destination branch
-	verbose              bool      // print every action of a long plan
-	progress             io.Writer // where progress goes, or nil
-	noVerify             bool      // commit without checking that the database took every change
+	guard                dss.Guard     // for every destination branch
+	verbose              bool          // print every action of a long plan
+	progress             io.Writer     // where progress goes, or nil
+	noVerify             bool          // commit without checking that the database took every change
+	keys                 []dss.PlanKey // authenticate saved plans; none: -plan makes the plan again
 }
 
 // syncUsers is one run. The database is read and written in one transaction that
@@ -156,6 +165,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 
 	ds := dss.New[Source, Dest]()
 	ds.Dest.Branches.Users.Guard, ds.Dest.Branches.Groups.Guard = o.guard, o.guard
+	ds.PlanKeys = o.keys
 	if o.progress != nil {
 		ds.Progress = newProgress(o.progress).report
 	}
@@ -187,10 +197,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 
 	var plan *dss.Plan
 	if o.plan != "" {
-		if plan, err = readPlan(o.plan); err != nil {
-			return exitError, err
-		}
-		if err := ds.ImportDest(ctx); err != nil {
+		if plan, err = savedPlan(ctx, ds, o.plan, stdout); err != nil {
 			return exitError, err
 		}
 	} else {
@@ -222,7 +229,11 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 		if err := writePlan(o.out, plan); err != nil {
 			return exitError, err
 		}
-		fmt.Fprintf(stdout, "plan written to %s; apply it with -plan %s\n", o.out, o.out)
+		if len(o.keys) > 0 {
+			fmt.Fprintf(stdout, "plan written to %s, tagged with the plan key; apply it with -plan %s and the key\n", o.out, o.out)
+		} else {
+			fmt.Fprintf(stdout, "plan written to %s; apply it with -plan %s and the same export\n", o.out, o.out)
+		}
 		return exitOK, nil
 	case len(plan.Actions) == 0:
 		fmt.Fprintln(stdout, "nothing to do")
@@ -243,7 +254,8 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 		// The check is a second import and plan. At 100,000 users it took
 		// 0.75-1 s (medians, 2 shared cores): about a tenth of a first load,
 		// about half again of a run that renames 1% of the users.
-		if err := verify(ctx, ds, report, o.plan != "", o.showValues); err != nil {
+		// A plan made again from the export is checked against the export.
+		if err := verify(ctx, ds, report, o.plan != "" && len(o.keys) > 0, o.showValues); err != nil {
 			return exitError, err
 		}
 	}

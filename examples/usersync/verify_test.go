@@ -108,12 +108,13 @@ func TestVerifyRefusesNonConvergence(t *testing.T) {
 	}
 }
 
-// TestVerifySavedPlan: a saved plan has no export to compare with; each
-// object it touched must hold what the plan wrote, and a user it deleted
-// must be gone.
+// TestVerifySavedPlan: a saved plan applied with a plan key has no export
+// to compare with; each object it touched must hold what the plan wrote,
+// and a user it deleted must be gone.
 func TestVerifySavedPlan(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			b.flags = append(slices.Clone(b.flags), keyFlags(t)...)
 			planPath := filepath.Join(t.TempDir(), "plan.json")
 			code, _, errOut := runSync(t, b)
 			require.Equal(t, exitOK, code, errOut)
