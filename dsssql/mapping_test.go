@@ -225,3 +225,50 @@ func TestMappingValuesWithheld(t *testing.T) {
 		}
 	})
 }
+
+// TestMappingFailingSmallBatch: a batch of fewer than four one-statement
+// actions goes without a savepoint; a failing one is still its action's
+// error, and changed nothing. SQLite and MySQL go on in the transaction;
+// PostgreSQL's error says the transaction is aborted.
+func TestMappingFailingSmallBatch(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(20) NOT NULL, email VARCHAR(50) NOT NULL, age INTEGER NOT NULL CHECK (age >= 0))`)
+		exec(t, db, `INSERT INTO users VALUES ('u1', 'A', 'a@x', 1), ('u2', 'B', 'b@x', 2), ('u3', 'C', 'c@x', 3)`)
+		ds := dss.New[mUsers, mUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(
+			dss.Record{"idnumber": "u1", "name": "A", "email": "a@x", "age": 10},
+			dss.Record{"idnumber": "u2", "name": "B", "email": "b@x", "age": -1},
+			dss.Record{"idnumber": "u3", "name": "C", "email": "c@x", "age": 30})
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		ds.Dest.Branches.Users.Importer = users
+		ctx := context.Background()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		users.DB = tx
+		if err := ds.Import(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ds.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := ds.Apply(ctx, plan, users, dss.StopOnError())
+		var ae *dss.ActionError
+		if !errors.As(err, &ae) || ae.Action.ID != "u2" || report.Applied != 1 {
+			t.Fatalf("Apply: %v, want the failure of u2 after one applied", err)
+		}
+		if aborted := strings.Contains(err.Error(), "the transaction is aborted"); aborted != (b.name == "postgres") {
+			t.Errorf("the error says the transaction is aborted: %v, on %s: %v", aborted, b.name, err)
+		}
+		if b.name == "postgres" {
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		wantRows(t, db, `SELECT idnumber, age FROM users`, "u1|10", "u2|2", "u3|3")
+	})
+}
