@@ -33,7 +33,7 @@ func TestMappingHostileNames(t *testing.T) {
 		exec(t, db, `CREATE TABLE `+q(`it'ems" x`)+` (`+q("n o")+` INTEGER PRIMARY KEY, `+q("la`bel")+` VARCHAR(50) NOT NULL)`)
 		exec(t, db, `CREATE TABLE `+q("tag;s")+` (`+q("it em")+` INTEGER NOT NULL, `+q(`t"ag`)+` VARCHAR(50) NOT NULL)`)
 		src := []dss.Record{
-			{"idnumber": 1, "label": `O'Brien "the" `+"`x`", "tags": "a'b"},
+			{"idnumber": 1, "label": `O'Brien "the" ` + "`x`", "tags": "a'b"},
 			{"idnumber": 1, "tags": `c"; DROP TABLE x; --`},
 			{"idnumber": 20, "label": "plain"},
 		}
