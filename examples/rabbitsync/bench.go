@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,11 +44,20 @@ func runBench(ctx context.Context, o options, runs int, stdout io.Writer) error 
 	defer wipe()
 	fmt.Fprintf(stdout, "RabbitMQ at %s: %d users, %d vhosts, %d permissions; median of %d runs\n\n",
 		redactedURLString(o.url), spec.users, spec.vhosts, spec.perms, runs)
-	fmt.Fprintf(stdout, "%-8s %-16s %8s %10s %12s\n", "workers", "sync", "actions", "seconds", "actions/s")
-	for _, workers := range []int{1, 8} {
-		var first, change []time.Duration
-		var nFirst, nChange int
-		for range runs {
+	type result struct {
+		first, change   []time.Duration
+		nFirst, nChange int
+	}
+	results := map[int]*result{1: {}, 8: {}}
+	// The runs alternate the order of the two worker counts, so that both
+	// see the same machine: here, a broker on cores other programs share.
+	for run := range runs {
+		order := []int{1, 8}
+		if run%2 == 1 {
+			order = []int{8, 1}
+		}
+		for _, workers := range order {
+			res := results[workers]
 			if err := wipe(); err != nil {
 				return fmt.Errorf("clean up before a run: %w", err)
 			}
@@ -55,7 +65,7 @@ func runBench(ctx context.Context, o options, runs int, stdout io.Writer) error 
 				d     *Directory
 				times *[]time.Duration
 				n     *int
-			}{{initial, &first, &nFirst}, {changed, &change, &nChange}} {
+			}{{initial, &res.first, &res.nFirst}, {changed, &res.change, &res.nChange}} {
 				r := o
 				r.directory, r.workers = step.d, workers
 				start := time.Now()
@@ -69,6 +79,8 @@ func runBench(ctx context.Context, o options, runs int, stdout io.Writer) error 
 					*step.n = report.Applied
 				}
 			}
+			fmt.Fprintf(stdout, "run %d, %d workers: initial %.2f s, 1%% change %.2f s\n",
+				run+1, workers, res.first[run].Seconds(), res.change[run].Seconds())
 			// The change converged: a last run has nothing to do.
 			r := o
 			r.directory, r.workers, r.dryRun, r.detailed = changed, workers, true, true
@@ -76,13 +88,19 @@ func runBench(ctx context.Context, o options, runs int, stdout io.Writer) error 
 				return fmt.Errorf("at %d workers the sync did not converge (exit %d): %v", workers, code, err)
 			}
 		}
+	}
+	fmt.Fprintf(stdout, "\n%-8s %-10s %8s %10s %12s %10s\n", "workers", "sync", "actions", "seconds", "actions/s", "speedup")
+	for _, workers := range []int{1, 8} {
+		res := results[workers]
 		for _, row := range []struct {
 			name  string
 			n     int
 			times []time.Duration
-		}{{"initial", nFirst, first}, {"1% change", nChange, change}} {
+			one   []time.Duration
+		}{{"initial", res.nFirst, res.first, results[1].first}, {"1% change", res.nChange, res.change, results[1].change}} {
 			m := median(row.times)
-			fmt.Fprintf(stdout, "%-8d %-16s %8d %10.2f %12.0f\n", workers, row.name, row.n, m.Seconds(), float64(row.n)/m.Seconds())
+			fmt.Fprintf(stdout, "%-8d %-10s %8d %10.2f %12.0f %9.1fx\n", workers, row.name, row.n, m.Seconds(),
+				float64(row.n)/m.Seconds(), median(row.one).Seconds()/m.Seconds())
 		}
 	}
 	return nil
@@ -122,13 +140,33 @@ func deletePrefixed(ctx context.Context, c *client, prefix string) error {
 		if err := c.do(ctx, http.MethodGet, "/api/"+kind, nil, &objs, ""); err != nil {
 			return err
 		}
+		paths := make(chan string)
+		errs := make(chan error, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for p := range paths {
+					err := c.do(ctx, http.MethodDelete, p, nil, nil, "")
+					if ae := (*apiError)(nil); err != nil && !(errors.As(err, &ae) && ae.status == http.StatusNotFound) {
+						select {
+						case errs <- err:
+						default:
+						}
+					}
+				}
+			})
+		}
 		for _, o := range objs {
 			if strings.HasPrefix(o.Name, prefix) {
-				err := c.do(ctx, http.MethodDelete, "/api/"+kind+"/"+url.PathEscape(o.Name), nil, nil, "")
-				if ae := (*apiError)(nil); err != nil && !(errors.As(err, &ae) && ae.status == http.StatusNotFound) {
-					return err
-				}
+				paths <- "/api/" + kind + "/" + url.PathEscape(o.Name)
 			}
+		}
+		close(paths)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			return err
+		default:
 		}
 	}
 	return nil

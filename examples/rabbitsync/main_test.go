@@ -440,3 +440,22 @@ func TestManagedTagRefused(t *testing.T) {
 		require.Contains(t, errOut, fmt.Sprintf("-managed-tag %q: want a tag of this sync's own", tag))
 	}
 }
+
+// TestBench: -bench, on a small directory, prints its table and leaves no
+// user or vhost of its own behind.
+func TestBench(t *testing.T) {
+	tb := newTestBroker(t)
+	saved := benchSpec
+	benchSpec = genSpec{users: 20, vhosts: 3, perms: 20}
+	defer func() { benchSpec = saved }()
+	var out bytes.Buffer
+	require.NoError(t, runBench(context.Background(), options{url: tb.url, workers: 8}, 1, &out))
+	require.Contains(t, out.String(), "RabbitMQ at http://127.0.0.1:15672: 20 users, 3 vhosts, 20 permissions; median of 1 runs")
+	require.Regexp(t, `(?m)^8 +initial +43 `, out.String())
+	require.Regexp(t, `(?m)^1 +1% change +3 `, out.String())
+	var users []struct{ Name string }
+	tb.get(t, "/api/users", &users)
+	for _, u := range users {
+		require.False(t, strings.HasPrefix(u.Name, fmt.Sprintf("rsbench-%d-", os.Getpid())), "left behind: %s", u.Name)
+	}
+}
