@@ -192,6 +192,9 @@ func (c *applyConfig) check(tmpl Template) error {
 	if err := c.retry.check(); err != nil {
 		return err
 	}
+	if l := c.limiter; l != nil && l.Limit() != rate.Inf && (l.Burst() < 1 || l.Limit() <= 0) {
+		return fmt.Errorf("RateLimit: a limiter of %v a second and burst %d: want both above 0, or rate.Inf", l.Limit(), l.Burst())
+	}
 	if c.workers > 1 && !isConcurrent(tmpl) {
 		return &TemplateError{Type: templateType(tmpl), Problems: []string{fmt.Sprintf(
 			"Workers(%d) needs a template safe for concurrent use: give it a method Concurrent() bool that returns true", c.workers)}}

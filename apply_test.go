@@ -477,6 +477,8 @@ func TestApplyWorkersOptions(t *testing.T) {
 			"dss: apply source to dest: Workers(0): want at least 1; nothing applied"},
 		{"no batch", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{BatchSize(0)},
 			"dss: apply source to dest: BatchSize(0): want at least 1; nothing applied"},
+		{"no token", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{RateLimit(rate.NewLimiter(10, 0))},
+			"dss: apply source to dest: RateLimit: a limiter of 10 a second and burst 0: want both above 0, or rate.Inf; nothing applied"},
 		{"negative retry", func(m *memDest) Template { return Methods(&concurrentFake{fakeTemplate{m}}) }, []ApplyOption{Retry(RetryPolicy{Attempts: -1})},
 			"dss: apply source to dest: Retry({Attempts:-1 Wait:0s MaxWait:0s MaxTime:0s}): a negative field; nothing applied"},
 	} {

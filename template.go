@@ -12,14 +12,17 @@ import (
 // Template is what a destination implements to apply a plan: the contract
 // between dss and the program's own code. Apply gives it the plan's
 // actions in plan order, cut into batches: each batch is a run of
-// consecutive actions with the same Name, so that a template can write a
-// thousand new users with one COPY or one multi-row INSERT.
+// consecutive actions with the same Name and Branch (at most [BatchSize]),
+// so that a template can write a thousand new users with one COPY or one
+// multi-row INSERT. A template that implements [Concurrent] may be called
+// from several goroutines at once, with [Workers].
 //
 // Apply returns nil when every action of the batch was applied. To say that
 // the batch stopped at one action, it returns a *BatchError: the actions
 // before its Index were applied, the one at Index failed, and the rest were
 // not attempted (Datastore.Apply goes on with them, unless StopOnError).
-// Any other error fails the whole batch.
+// Any other error fails the whole batch. An error marked [Temporary], alone
+// or as a BatchError's Err, is retried from the action it names.
 //
 // Most programs write one method per action name instead, and let [Methods]
 // make the Template; a type that implements Template itself is checked by
