@@ -205,3 +205,26 @@ func TestTemporary(t *testing.T) {
 	require.ErrorIs(t, err, cause)
 	require.EqualError(t, err, "PUT /api/users/x: 503")
 }
+
+// TestApplyRetryJitter: workers that fail together do not retry together.
+func TestApplyRetryJitter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ds := newUsers(t, 10)
+		s := newScripted(0)
+		for i := range 10 {
+			s.script[fmt.Sprintf("%03d", i)] = []error{Temporary(errors.New("503"))}
+		}
+		r, err := ds.Apply(context.Background(), mustPlan(t, ds), s, Workers(10), BatchSize(1))
+		require.NoError(t, err)
+		require.Equal(t, 10, r.Retries)
+		retried := map[time.Duration]bool{}
+		for _, c := range s.calls {
+			require.Len(t, c, 2)
+			require.Zero(t, c[0])
+			require.GreaterOrEqual(t, c[1], 50*time.Millisecond)
+			require.LessOrEqual(t, c[1], 100*time.Millisecond)
+			retried[c[1]] = true
+		}
+		require.Greater(t, len(retried), 5, "the retries are spread")
+	})
+}
