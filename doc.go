@@ -122,6 +122,12 @@
 // [Combine] makes one template of several (a table mapping per branch and
 // the program's own methods): each batch goes to the first that handles it.
 //
+// For a destination behind a network API, [Workers] makes several calls at
+// once, phase by phase and never two on one object; a template that is safe
+// for that says so ([Concurrent]). Errors marked [Temporary] or
+// [RetryAfter] are retried with backoff ([Retry]), and [RateLimit] keeps
+// the calls under the API's rate.
+//
 // # Safety
 //
 // The guards judge a plan when it is made: [Plan.Refusal] says why Apply
