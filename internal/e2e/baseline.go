@@ -14,22 +14,37 @@ import (
 // with it, so that the baseline is a whole process, as usersync is.
 const baselineFlag = "-baseline"
 
-// The tables, as usersync creates them (examples/usersync/db.go).
+// The tables, as usersync creates them (examples/usersync/db.go), with the
+// index on group_members (user_idnumber) that makes deleting a user cheap.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS users (
-		idnumber   TEXT PRIMARY KEY,
+		idnumber   VARCHAR(255) PRIMARY KEY,
 		name       TEXT NOT NULL,
 		email      TEXT NOT NULL,
-		department TEXT NOT NULL
+		department VARCHAR(255) NOT NULL
 	)`,
-	`CREATE TABLE IF NOT EXISTS "groups" (
-		idnumber TEXT PRIMARY KEY
-	)`,
+	`CREATE TABLE IF NOT EXISTS "groups" (idnumber VARCHAR(255) PRIMARY KEY)`,
 	`CREATE TABLE IF NOT EXISTS group_members (
-		group_idnumber TEXT NOT NULL REFERENCES "groups" (idnumber),
-		user_idnumber  TEXT NOT NULL REFERENCES users (idnumber),
-		PRIMARY KEY (group_idnumber, user_idnumber)
+		group_idnumber VARCHAR(255) NOT NULL,
+		user_idnumber  VARCHAR(255) NOT NULL,
+		PRIMARY KEY (group_idnumber, user_idnumber),
+		FOREIGN KEY (group_idnumber) REFERENCES "groups" (idnumber),
+		FOREIGN KEY (user_idnumber) REFERENCES users (idnumber)
 	)`,
+	`CREATE INDEX IF NOT EXISTS group_members_user_idnumber ON group_members (user_idnumber)`,
+}
+
+// mysqlSchema is schema as usersync writes it for MySQL: "groups" quoted
+// `groups`, tables in utf8mb4_bin, no CREATE INDEX (InnoDB indexes a
+// foreign key itself).
+func mysqlSchema() []string {
+	var out []string
+	for _, stmt := range schema {
+		if !strings.HasPrefix(stmt, "CREATE INDEX") {
+			out = append(out, strings.ReplaceAll(stmt, `"groups"`, "`groups`")+" DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin")
+		}
+	}
+	return out
 }
 
 // exportHeader is the header line the baselines accept, the only one the
@@ -43,7 +58,7 @@ func baseline(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	csvPath := fs.String("csv", "", "the users export")
 	dbPath := fs.String("db", "", "the SQLite database file")
-	dsn := fs.String("dsn", "", "a PostgreSQL URL; overrides -db")
+	dsn := fs.String("dsn", "", "a PostgreSQL or MySQL (mysql://) URL; overrides -db")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +67,8 @@ func baseline(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	case *csvPath == "":
 		return errors.New("-csv is required")
+	case strings.HasPrefix(*dsn, "mysql://"):
+		return syncMySQL(ctx, *csvPath, *dsn)
 	case *dsn != "":
 		return syncPostgres(ctx, *csvPath, *dsn)
 	case *dbPath != "":

@@ -69,6 +69,7 @@ type options struct {
 	databases []string
 	scenarios []scenario
 	dsn       string
+	mysqlDSN  string
 	usersync  string
 	dir       string
 }
@@ -78,9 +79,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	ns := fs.String("n", "10000,100000", "comma-separated numbers of users")
 	runs := fs.Int("runs", 3, "measured runs of each program per scenario; figures are medians")
-	dbs := fs.String("db", "sqlite,postgres", "comma-separated databases: sqlite, postgres")
+	dbs := fs.String("db", "sqlite,postgres,mysql", "comma-separated databases: sqlite, postgres, mysql")
 	scs := fs.String("scenarios", "initial,nothing,changed", "comma-separated scenarios")
 	dsn := fs.String("dsn", os.Getenv("DSS_TEST_POSTGRES"), "PostgreSQL URL; each run gets a schema of its own in it (default $DSS_TEST_POSTGRES)")
+	mysqlDSN := fs.String("mysql-dsn", os.Getenv("DSS_TEST_MYSQL"), "MySQL or MariaDB server, as the driver's DSN (root@tcp(127.0.0.1:3306)/test); each run gets a database of its own on it (default $DSS_TEST_MYSQL)")
 	usersync := fs.String("usersync", "", "the usersync binary (default: go build ./examples/usersync, from inside the module)")
 	dir := fs.String("dir", "", "working directory for exports and SQLite files (default: a temporary one, removed)")
 	if err := fs.Parse(args); err != nil {
@@ -89,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	o := &options{runs: *runs, dsn: *dsn, usersync: *usersync, dir: *dir}
+	o := &options{runs: *runs, dsn: *dsn, mysqlDSN: *mysqlDSN, usersync: *usersync, dir: *dir}
 	if o.runs < 1 {
 		return nil, errors.New("-runs must be at least 1")
 	}
@@ -107,8 +109,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			if o.dsn == "" {
 				return nil, errors.New("postgres needs -dsn or DSS_TEST_POSTGRES (or use -db sqlite)")
 			}
+		case "mysql":
+			if o.mysqlDSN == "" {
+				return nil, errors.New("mysql needs -mysql-dsn or DSS_TEST_MYSQL (or use -db sqlite,postgres)")
+			}
 		default:
-			return nil, fmt.Errorf("-db: unknown database %q: sqlite or postgres", s)
+			return nil, fmt.Errorf("-db: unknown database %q: sqlite, postgres or mysql", s)
 		}
 		o.databases = append(o.databases, s)
 	}
@@ -159,8 +165,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		{name: "SQL", path: self, args: []string{baselineFlag}},
 	}
 
-	var admin *sql.DB
-	if o.dsn != "" && slices.Contains(o.databases, "postgres") {
+	var admin, mysqlAdmin *sql.DB
+	if slices.Contains(o.databases, "postgres") {
 		if admin, err = sql.Open("pgx", o.dsn); err != nil {
 			return err
 		}
@@ -169,8 +175,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return fmt.Errorf("connecting to PostgreSQL: %w", err)
 		}
 	}
+	if slices.Contains(o.databases, "mysql") {
+		if mysqlAdmin, err = sql.Open("mysql", o.mysqlDSN); err != nil {
+			return err
+		}
+		defer mysqlAdmin.Close()
+		if err := mysqlAdmin.PingContext(ctx); err != nil {
+			return fmt.Errorf("connecting to MySQL: %w", err)
+		}
+	}
 
-	fmt.Fprintf(stdout, "Machine: %s\n", machine(ctx, admin))
+	fmt.Fprintf(stdout, "Machine: %s\n", machine(ctx, admin, mysqlAdmin))
 	fmt.Fprintf(stdout, "Runs: %d of each program per row, alternating; figures are medians\n\n", o.runs)
 	fmt.Fprintln(stdout, "| N | database | scenario | usersync s | SQL s | usersync / SQL | usersync rows/s | SQL rows/s | usersync peak RSS | SQL peak RSS |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|")
@@ -184,10 +199,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return err
 		}
 		for _, database := range o.databases {
-			ts := &targets{dir: o.dir}
+			ts := &targets{kind: database, dir: o.dir}
 			name := "SQLite"
-			if database == "postgres" {
+			switch database {
+			case "postgres":
 				ts.dsn, ts.admin, name = o.dsn, admin, "PostgreSQL"
+			case "mysql":
+				ts.dsn, ts.admin, name = o.mysqlDSN, mysqlAdmin, "MySQL"
 			}
 			for _, sc := range o.scenarios {
 				fmt.Fprintf(stderr, "e2e: N=%d %s %s\n", n, name, sc.title)

@@ -14,13 +14,19 @@ import (
 // TestEndToEnd runs the whole benchmark at a tiny N: usersync and this
 // program, both built here (not under the race detector, which would make
 // SQLite ten times slower), must leave the same tables in every scenario,
-// on SQLite, and on PostgreSQL when DSS_TEST_POSTGRES is set.
+// on SQLite, on PostgreSQL when DSS_TEST_POSTGRES is set and on MySQL when
+// DSS_TEST_MYSQL is.
 func TestEndToEnd(t *testing.T) {
 	dbs := "sqlite"
 	if os.Getenv("DSS_TEST_POSTGRES") != "" {
 		dbs += ",postgres"
 	} else {
-		t.Log("DSS_TEST_POSTGRES not set: SQLite only")
+		t.Log("DSS_TEST_POSTGRES not set: no PostgreSQL")
+	}
+	if os.Getenv("DSS_TEST_MYSQL") != "" {
+		dbs += ",mysql"
+	} else {
+		t.Log("DSS_TEST_MYSQL not set: no MySQL")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "e2e")
@@ -32,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "stderr:\n%s", stderr.String())
 	for db := range strings.SplitSeq(dbs, ",") {
-		name := map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL"}[db]
+		name := map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MySQL"}[db]
 		for _, sc := range scenarios {
 			require.Contains(t, stdout.String(), "| 300 | "+name+" | "+sc.title+" | ", "stdout:\n%s", stdout.String())
 		}

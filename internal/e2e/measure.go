@@ -78,7 +78,7 @@ func measure(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func (p program) run(ctx context.Context, self, csvPath string, t *target) (result, error) {
 	args := append([]string{measureFlag, p.path}, p.args...)
 	args = append(args, "-csv", csvPath)
-	if t.dsn != "" {
+	if t.kind == "postgres" {
 		args = append(args, p.pgArgs...)
 	}
 	cmd := exec.CommandContext(ctx, self, append(args, t.flags()...)...)
@@ -120,7 +120,7 @@ func median(results []result) result {
 }
 
 // machine describes where the benchmark runs.
-func machine(ctx context.Context, admin *sql.DB) string {
+func machine(ctx context.Context, admin, mysqlAdmin *sql.DB) string {
 	cpu := "unknown CPU"
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -151,6 +151,12 @@ func machine(ctx context.Context, admin *sql.DB) string {
 		var v string
 		if admin.QueryRowContext(ctx, `SHOW server_version`).Scan(&v) == nil {
 			s += "; PostgreSQL " + v
+		}
+	}
+	if mysqlAdmin != nil {
+		var v string
+		if mysqlAdmin.QueryRowContext(ctx, `SELECT version()`).Scan(&v) == nil {
+			s += "; MySQL " + v
 		}
 	}
 	return s

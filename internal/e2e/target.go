@@ -9,14 +9,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // A target is one fresh database that one program syncs: a new SQLite file,
-// or a new PostgreSQL schema that the DSN's search_path selects.
+// a new PostgreSQL schema that the DSN's search_path selects, or a new
+// MySQL database.
 type target struct {
 	path   string // SQLite
-	dsn    string // PostgreSQL: the benchmark's DSN with search_path
-	schema string // PostgreSQL
+	dsn    string // PostgreSQL: the benchmark's DSN with search_path; MySQL: a mysql:// URL
+	schema string // PostgreSQL: the schema; MySQL: the database
+	kind   string // "sqlite", "postgres" or "mysql"
 }
 
 // flags are the flags that point usersync, or the baseline, at the target.
@@ -28,31 +32,51 @@ func (t *target) flags() []string {
 }
 
 func (t *target) String() string {
-	if t.dsn != "" {
+	switch t.kind {
+	case "postgres":
 		return "PostgreSQL schema " + t.schema
+	case "mysql":
+		return "MySQL database " + t.schema
 	}
 	return t.path
 }
 
-// targets makes fresh targets of one kind: SQLite files in dir, or
-// PostgreSQL schemas in the database at dsn (when admin is not nil).
+// targets makes fresh targets of one kind: SQLite files in dir, PostgreSQL
+// schemas in the database at dsn, or MySQL databases on the server at dsn
+// (the driver's DSN), through admin.
 type targets struct {
+	kind  string // "sqlite", "postgres" or "mysql"
 	dir   string
 	dsn   string
 	admin *sql.DB
 	seq   int
 }
 
-func (ts *targets) postgres() bool { return ts.admin != nil }
+func (ts *targets) postgres() bool { return ts.kind == "postgres" }
 
 func (ts *targets) fresh(ctx context.Context) (*target, error) {
 	ts.seq++
-	if !ts.postgres() {
+	switch ts.kind {
+	case "sqlite":
 		path := filepath.Join(ts.dir, fmt.Sprintf("e2e-%d.db", ts.seq))
 		if err := removeSQLite(path); err != nil {
 			return nil, err
 		}
-		return &target{path: path}, nil
+		return &target{path: path, kind: ts.kind}, nil
+	case "mysql":
+		name := fmt.Sprintf("e2e_%d_%d", os.Getpid(), ts.seq)
+		if _, err := ts.admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+			return nil, fmt.Errorf("create database %s: %w", name, err)
+		}
+		c, err := mysql.ParseDSN(ts.dsn)
+		if err != nil {
+			return nil, err
+		}
+		u := url.URL{Scheme: "mysql", User: url.UserPassword(c.User, c.Passwd), Host: c.Addr, Path: "/" + name}
+		if c.Passwd == "" {
+			u.User = url.User(c.User)
+		}
+		return &target{dsn: u.String(), schema: name, kind: ts.kind}, nil
 	}
 	schema := fmt.Sprintf("e2e_%d_%d", os.Getpid(), ts.seq)
 	if _, err := ts.admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
@@ -65,13 +89,17 @@ func (ts *targets) fresh(ctx context.Context) (*target, error) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return &target{dsn: u.String(), schema: schema}, nil
+	return &target{dsn: u.String(), schema: schema, kind: ts.kind}, nil
 }
 
 // drop removes the target.
 func (ts *targets) drop(ctx context.Context, t *target) error {
-	if !ts.postgres() {
+	switch ts.kind {
+	case "sqlite":
 		return removeSQLite(t.path)
+	case "mysql":
+		_, err := ts.admin.ExecContext(ctx, `DROP DATABASE `+t.schema)
+		return err
 	}
 	_, err := ts.admin.ExecContext(ctx, `DROP SCHEMA `+t.schema+` CASCADE`)
 	return err
@@ -123,8 +151,11 @@ func (ts *targets) waitForUsersyncLock(ctx context.Context) error {
 // dump reads the three tables of the target, every row as one line, sorted.
 func (ts *targets) dump(ctx context.Context, t *target) ([]string, error) {
 	db := ts.admin
-	prefix := t.schema + "."
-	if !ts.postgres() {
+	prefix, groups := t.schema+".", `"groups"`
+	if ts.kind == "mysql" {
+		groups = "`groups`"
+	}
+	if ts.kind == "sqlite" {
 		var err error
 		if db, err = sql.Open("sqlite", sqliteDSN(t.path)); err != nil {
 			return nil, err
@@ -135,7 +166,7 @@ func (ts *targets) dump(ctx context.Context, t *target) ([]string, error) {
 	var lines []string
 	for _, q := range []string{
 		`SELECT 'users', idnumber, name, email, department FROM ` + prefix + `users`,
-		`SELECT 'groups', idnumber FROM ` + prefix + `"groups"`,
+		`SELECT 'groups', idnumber FROM ` + prefix + groups,
 		`SELECT 'group_members', group_idnumber, user_idnumber FROM ` + prefix + `group_members`,
 	} {
 		rows, err := db.QueryContext(ctx, q)
