@@ -335,3 +335,97 @@ func ExampleCombine() {
 	// groups table: 1 add_members_to_groups
 	// 3 of 3 actions applied, 0 failed <nil>
 }
+
+// A program that can read its source again applies a saved plan only if
+// the source and the destination make exactly it now: the plan file is
+// trusted for nothing, so an edited file is refused.
+func ExampleDatastore_Replan() {
+	ctx := context.Background()
+	newRun := func() *dss.Datastore[School, School] {
+		ds := dss.New[School, School]()
+		ds.Source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+		ds.Source.Branches.Groups.Importer = dss.Records()
+		ds.Dest.Branches.Users.Importer = dss.Records()
+		ds.Dest.Branches.Groups.Importer = dss.Records()
+		if err := ds.Import(ctx); err != nil {
+			panic(err)
+		}
+		return ds
+	}
+	plan, err := newRun().Plan()
+	if err != nil {
+		panic(err)
+	}
+	data, err := json.Marshal(plan)
+	if err != nil {
+		panic(err)
+	}
+	edited := strings.Replace(string(data), `"name":"Ada"`, `"name":"Eve"`, 1)
+
+	for _, file := range []string{string(data), edited} {
+		var saved dss.Plan
+		if err := json.Unmarshal([]byte(file), &saved); err != nil {
+			panic(err)
+		}
+		later := newRun()                // imports the source and the destination again
+		plan, err := later.Replan(&saved) // the plan they make now, if it is the saved one
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		report, err := later.Apply(ctx, plan, dss.Methods(Accounts{}))
+		fmt.Println(report, err)
+	}
+	// Output:
+	// create account 1 (Ada)
+	// 1 of 1 actions applied, 0 failed <nil>
+	// dss: replan source to dest: the saved plan is not the plan the trees make now: action 1: the saved plan has new_users(idnumber='1'), the trees make new_users(idnumber='1') (they differ in the destination value or the source object they carry); nothing applied
+}
+
+// A program that applies a saved plan without its source authenticates
+// it: the plan is tagged with a key when it is saved, and a file changed
+// since is refused.
+func ExampleDatastore_Apply_planKeys() {
+	ctx := context.Background()
+	// A real program reads the secret from a file or a secret store:
+	// at least 32 random bytes (openssl rand -hex 32).
+	key := dss.PlanKey{ID: "2026-12", Secret: []byte("an example key of at least 32 bytes")}
+	ds := dss.New[School, School]()
+	ds.PlanKeys = []dss.PlanKey{key}
+	ds.Source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "1", "name": "Ada"})
+	ds.Source.Branches.Groups.Importer = dss.Records()
+	ds.Dest.Branches.Users.Importer = dss.Records()
+	ds.Dest.Branches.Groups.Importer = dss.Records()
+	if err := ds.Import(ctx); err != nil {
+		panic(err)
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		panic(err)
+	}
+	data, err := json.Marshal(plan) // with "mac": {"key": "2026-12", "hmac_sha256": ...}
+	if err != nil {
+		panic(err)
+	}
+	edited := strings.Replace(string(data), `"name":"Ada"`, `"name":"Eve"`, 1)
+
+	for _, file := range []string{edited, string(data)} {
+		var saved dss.Plan
+		if err := json.Unmarshal([]byte(file), &saved); err != nil {
+			panic(err)
+		}
+		later := dss.New[School, School]()
+		later.PlanKeys = []dss.PlanKey{key}
+		later.Dest.Branches.Users.Importer = dss.Records()
+		later.Dest.Branches.Groups.Importer = dss.Records()
+		if err := later.ImportDest(ctx); err != nil {
+			panic(err)
+		}
+		report, err := later.Apply(ctx, &saved, dss.Methods(Accounts{}))
+		fmt.Println(report, err)
+	}
+	// Output:
+	// <nil> dss: apply source to dest: the plan is not authenticated: its tag does not verify under key "2026-12": the plan was changed after dss wrote it; nothing applied
+	// create account 1 (Ada)
+	// 1 of 1 actions applied, 0 failed <nil>
+}
