@@ -10,6 +10,12 @@
 //	go run ./examples/usersync -out plan.json   # save the plan for review
 //	go run ./examples/usersync -plan plan.json  # apply the reviewed plan
 //
+// A saved plan file is trusted for nothing by default: -plan reads the
+// export again and applies the plan only if the export and the database
+// make exactly the saved plan. With -plan-key-file (or $USERSYNC_PLAN_KEY),
+// -out tags the plan with an HMAC-SHA256 under the key, and -plan applies
+// a file only if its tag verifies, without the export.
+//
 // The run reads and writes the database in one transaction that holds a
 // lock to the commit (PostgreSQL: an advisory lock; SQLite: BEGIN
 // IMMEDIATE; MySQL: GET_LOCK), so two runs at once apply one export after
