@@ -367,7 +367,7 @@ func ExampleDatastore_Replan() {
 		if err := json.Unmarshal([]byte(file), &saved); err != nil {
 			panic(err)
 		}
-		later := newRun()                // imports the source and the destination again
+		later := newRun()                 // imports the source and the destination again
 		plan, err := later.Replan(&saved) // the plan they make now, if it is the saved one
 		if err != nil {
 			fmt.Println(err)
