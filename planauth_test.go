@@ -287,3 +287,57 @@ func TestReplan(t *testing.T) {
 	})
 	require.Empty(t, m.calls)
 }
+
+// FuzzPlanTag: a tagged plan file changed anywhere is refused, unless the
+// change leaves the plan what it was (white space, escapes of the same
+// text): whatever a tag verifies is the plan dss wrote.
+func FuzzPlanTag(f *testing.F) {
+	ds, _ := newDatastore(f,
+		[]Record{{"idnumber": "1", "_lastfirst": "Lovelace, Ada", "email": "ada@x", "department": "math", "age": 36,
+			"active": true, "born": "1815-12-10", "tags": []string{"a<b", "é"}}},
+		[]Record{{"idnumber": "1", "name": "Ada Byron", "email": "ada@x", "department": "math", "age": 35, "tags": []string{"c"}}},
+		[]Record{{"idnumber": "math", "members": []string{"1"}}})
+	ds.PlanKeys = []PlanKey{authKey}
+	p := mustPlan(f, ds)
+	data, err := json.Marshal(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, data, "", "\t"); err != nil {
+		f.Fatal(err)
+	}
+	var want Plan
+	if err := json.Unmarshal(data, &want); err != nil {
+		f.Fatal(err)
+	}
+	wantCanon, err := canonical(want.savedForm(want.fingerprints))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data, uint16(0), byte(' '))
+	f.Add(indented.Bytes(), uint16(100), byte('0'))
+	f.Add(data, uint16(bytes.Index(data, []byte("Ada Lovelace"))), byte('E'))
+	f.Add(data, uint16(bytes.Index(data, []byte(`"age"`))+8), byte('7'))
+	f.Fuzz(func(t *testing.T, file []byte, at uint16, b byte) {
+		if len(file) == 0 {
+			return
+		}
+		file = bytes.Clone(file)
+		file[int(at)%len(file)] = b
+		var got Plan
+		if json.Unmarshal(file, &got) != nil {
+			return
+		}
+		if got.authenticate([]PlanKey{authKey}) != nil {
+			return
+		}
+		canon, err := canonical(got.savedForm(got.fingerprints))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(canon, wantCanon) {
+			t.Fatalf("a changed plan verifies:\n%s\nwas\n%s", canon, wantCanon)
+		}
+	})
+}
