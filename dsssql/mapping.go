@@ -398,3 +398,12 @@ func (m *Mapping) declError(problems []string) error {
 
 // errNoDB is the error of a Mapping used without its DB.
 var errNoDB = errors.New("no DB: set the Mapping's DB to the run's transaction")
+
+// What a Mapping is, checked by the compiler.
+var (
+	_ dss.RowImporter = (*Mapping)(nil)
+	_ dss.Positioner  = (*Mapping)(nil)
+	_ dss.Template    = (*Mapping)(nil)
+	_ dss.Brancher    = (*Mapping)(nil)
+	_ dss.Implementer = (*Mapping)(nil)
+)

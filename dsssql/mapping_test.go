@@ -272,3 +272,46 @@ func TestMappingFailingSmallBatch(t *testing.T) {
 		wantRows(t, db, `SELECT idnumber, age FROM users`, "u1|10", "u2|2", "u3|3")
 	})
 }
+
+type rGroup struct {
+	IDNumber string   `dss:"idnumber"`
+	Name     string   `dss:"name"`
+	Members  []string `dss:"members"`
+}
+
+type rTree struct {
+	Groups *dss.Branch[string, rGroup]
+}
+
+// TestMappingRowsAsRecords: a Mapping whose columns are all text imports
+// as rows (ImportRows); the objects are those its records give (Import,
+// which a Filter asks for): a NULL name is "", a group without members has
+// an empty list.
+func TestMappingRowsAsRecords(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE grp (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(20))`)
+		exec(t, db, `CREATE TABLE grp_members (g VARCHAR(20) NOT NULL, u VARCHAR(20) NOT NULL)`)
+		exec(t, db, `INSERT INTO grp VALUES ('g1', 'One'), ('g2', NULL), ('g3', '')`)
+		exec(t, db, `INSERT INTO grp_members VALUES ('g1', 'u1'), ('g1', 'u2'), ('g3', 'u1')`)
+		ctx := context.Background()
+		var got [2]string
+		for i, filter := range []func(dss.Record) bool{nil, func(dss.Record) bool { return true }} {
+			dest := dss.NewTree[rTree]("dest")
+			groups := dsssql.Map(dest.Branches.Groups, "grp", "idnumber")
+			groups.Lists = map[string]dsssql.Join{"members": {Table: "grp_members", Owner: "g", Member: "u"}}
+			groups.DB = db
+			dest.Branches.Groups.Importer = groups
+			dest.Branches.Groups.Filter = filter
+			if err := dest.Import(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range dest.Branches.Groups.All() {
+				got[i] += fmt.Sprintf("%+v\n", *g)
+			}
+		}
+		want := "{IDNumber:g1 Name:One Members:[u1 u2]}\n{IDNumber:g2 Name: Members:[]}\n{IDNumber:g3 Name: Members:[u1]}\n"
+		if got[0] != want || got[1] != want {
+			t.Errorf("as rows:\n%s\nas records:\n%s\nwant:\n%s", got[0], got[1], want)
+		}
+	})
+}

@@ -172,3 +172,49 @@ func shortQuery(query string) string {
 	}
 	return s
 }
+
+// importRows runs the query, whose columns are keys, and yields each row
+// as text: NULL is "". When list is set, the last column is a list's
+// element, and an empty one (NULL: an object without elements) makes the
+// row one shorter.
+func (im *Importer) importRows(ctx context.Context, keys []string, list bool, yield func(keys, row []string) error) (err error) {
+	im.row = 0
+	rows, err := im.db.QueryContext(ctx, im.query, im.args...)
+	if err != nil {
+		return im.errorf("query: %w", err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil {
+			err = errors.Join(err, im.errorf("close: %w", cerr))
+		}
+	}()
+	vals := make([]sql.RawBytes, len(keys))
+	ptrs := make([]any, len(keys))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	row := make([]string, len(keys))
+	for rows.Next() {
+		im.row++
+		if err := ctx.Err(); err != nil {
+			return im.errorf("row %d: %w", im.row, err)
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return im.errorf("row %d: %w", im.row, err)
+		}
+		for i, v := range vals {
+			row[i] = string(v)
+		}
+		n := len(row)
+		if list && row[n-1] == "" {
+			n-- // no element
+		}
+		if err := yield(keys, row[:n]); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return im.errorf("after row %d: %w", im.row, err)
+	}
+	return nil
+}

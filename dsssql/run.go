@@ -546,3 +546,60 @@ func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool) (string
 	}
 	return s.b.String(), args
 }
+
+// ImportRows is Import when every column holds text (the idnumber, the
+// attributes and the first list's elements are strings, none a pointer or
+// a sql.Null): each row is yielded as text, which dss maps to fields once
+// per import rather than once per record. NULL is the empty string, as
+// Import's nil becomes, and an object without elements has a row without
+// the list's value. Otherwise it returns dss.ErrSkipRows, and dss calls
+// Import.
+func (m *Mapping) ImportRows(ctx context.Context, yield func(keys, row []string) error) error {
+	r, c, err := m.ready(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.text() {
+		return dss.ErrSkipRows
+	}
+	for i := 0; i == 0 || i < len(c.lists); i++ {
+		var l *list
+		if len(c.lists) > 0 {
+			l = c.lists[i]
+		}
+		keys := []string{dss.IDKey}
+		if i == 0 {
+			for _, cl := range c.cols {
+				keys = append(keys, cl.attr)
+			}
+		}
+		if l != nil {
+			keys = append(keys, l.attr)
+		}
+		text, args := m.importQuery(r.d, c, l, i == 0)
+		im := &Importer{Name: m.table, db: r.db, query: text, args: args}
+		r.im = im
+		if err := im.importRows(ctx, keys, l != nil, yield); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// text reports whether every column the import reads holds text.
+func (c *config) text() bool {
+	if c.key.kind != kindString {
+		return false
+	}
+	for _, cl := range c.cols {
+		if cl.kind != kindString || cl.a.null != notNull {
+			return false
+		}
+	}
+	for _, l := range c.lists {
+		if l.kind != kindString {
+			return false
+		}
+	}
+	return true
+}
