@@ -168,3 +168,70 @@ func plainPostgres(ctx context.Context, tx *sql.Tx, src []mUser) error {
 	}
 	return nil
 }
+
+// textUser is a user of text columns only, as usersync's.
+type textUser struct {
+	IDNumber string `dss:"idnumber"`
+	Name     string `dss:"name"`
+	Email    string `dss:"email"`
+}
+
+type textUsers struct {
+	Users *dss.Branch[string, textUser]
+}
+
+// loadText fills a table of 100,000 text users.
+func loadText(b *testing.B, be backend, db *sql.DB) {
+	b.Helper()
+	mustExec(b, db, `DROP TABLE IF EXISTS users`)
+	mustExec(b, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(100) NOT NULL)`)
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := `INSERT INTO users VALUES (?, ?, ?)`
+	if be.name == "postgres" {
+		q = `INSERT INTO users VALUES ($1, $2, $3)`
+	}
+	for i := range benchUsers {
+		if _, err := tx.Exec(q, fmt.Sprintf("u%07d", i), fmt.Sprintf("User %d", i), fmt.Sprintf("u%d@example.com", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkImportDest imports 100,000 users of text columns: through a
+// Mapping, which yields rows of text, and through Query, a Record per row.
+//
+//	go test -run '^$' -bench ImportDest ./dsssql
+func BenchmarkImportDest(b *testing.B) {
+	for _, be := range benchBackends(b) {
+		db := be.open(b)
+		loadText(b, be, db)
+		b.Run(be.name+"/mapping", func(b *testing.B) {
+			for b.Loop() {
+				dest := dss.NewTree[textUsers]("dest")
+				users := dsssql.Map(dest.Branches.Users, "users", "idnumber")
+				users.DB = db
+				dest.Branches.Users.Importer = users
+				dest.Branches.Users.Unique = true
+				if err := dest.Import(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(be.name+"/query", func(b *testing.B) {
+			for b.Loop() {
+				dest := dss.NewTree[textUsers]("dest")
+				dest.Branches.Users.Importer = dsssql.Query(db, `SELECT idnumber, name, email FROM users`)
+				dest.Branches.Users.Unique = true
+				if err := dest.Import(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
