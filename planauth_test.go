@@ -341,3 +341,39 @@ func FuzzPlanTag(f *testing.F) {
 		}
 	})
 }
+
+// TestPlanTrustWithSecrets: a plan with secret attributes, which its file
+// leaves out, is made again equal by Replan, and its tag verifies; the
+// secrets come from the source as imported now.
+func TestPlanTrustWithSecrets(t *testing.T) {
+	ctx := context.Background()
+	data := savedSecretPlan(t)
+	m := newSecDest()
+	ds := secDatastore(secRecords(), m, nil)
+	require.NoError(t, ds.Import(ctx))
+	var saved Plan
+	require.NoError(t, json.Unmarshal(data, &saved))
+	p, err := ds.Replan(&saved)
+	require.NoError(t, err)
+	_, err = ds.Apply(ctx, p, m)
+	require.NoError(t, err)
+	require.Equal(t, marker+"-2-new", m.users["2"].Hash)
+
+	m = newSecDest()
+	ds = secDatastore(secRecords(), m, nil)
+	ds.PlanKeys = []PlanKey{authKey}
+	require.NoError(t, ds.Import(ctx))
+	plan, err := ds.Plan()
+	require.NoError(t, err)
+	data, err = json.Marshal(plan)
+	require.NoError(t, err)
+	noSecret(t, "the tagged plan", data)
+	later := secDatastore(secRecords(), m, nil)
+	later.PlanKeys = []PlanKey{authKey}
+	require.NoError(t, later.Import(ctx))
+	saved = Plan{}
+	require.NoError(t, json.Unmarshal(data, &saved))
+	_, err = later.Apply(ctx, &saved, m)
+	require.NoError(t, err)
+	require.Equal(t, marker+"-2-new", m.users["2"].Hash)
+}
