@@ -14,9 +14,10 @@ import (
 	"github.com/datastoresync/dss"
 )
 
-// DB is what a Mapping reads and writes through: a *sql.Tx, which also
-// gives the savepoints that find a failing row. (*sql.DB and *sql.Conn
-// have the methods too, but outside a transaction a savepoint fails.)
+// DB is what a Mapping reads and writes through: the run's *sql.Tx, which
+// also gives the savepoints that find a failing row. A *sql.DB may import,
+// but Apply refuses it: its statements would go to any of its pooled
+// connections.
 type DB interface {
 	Queryer
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -138,7 +139,11 @@ type SoftDelete struct {
 // object's idnumber, and every synced scalar attribute of the branch's
 // object type is stored in the column of its name, unless the Mapping's
 // Columns rename it. The branch only lends its name and object type; set
-// its Importer to the Mapping to import through it.
+// its Importer to the Mapping to import through it. A branch with a list
+// attribute must not be Unique: the import yields one record per element.
+//
+// Map does not fail: a declaration that does not fit the object type is
+// the *SchemaError of the Mapping's first use, with every problem.
 func Map[K cmp.Ordered, T any](branch *dss.Branch[K, T], table, key string) *Mapping {
 	m := &Mapping{table: table, key: key, typ: reflect.TypeFor[T]()}
 	if branch != nil {

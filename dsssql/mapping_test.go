@@ -315,3 +315,27 @@ func TestMappingRowsAsRecords(t *testing.T) {
 		}
 	})
 }
+
+// TestMappingRefusesPool: Apply through a *sql.DB, whose statements would
+// go to any of its connections, is refused before anything is written.
+func TestMappingRefusesPool(t *testing.T) {
+	db := openSQLite(t)
+	exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
+	ds := dss.New[mUsers, mUsers]()
+	ds.Source.Branches.Users.Importer = dss.Records(dss.Record{"idnumber": "u1", "name": "A", "email": "a@x", "age": 1})
+	users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+	users.DB = db
+	ds.Dest.Branches.Users.Importer = users
+	ctx := context.Background()
+	if err := ds.Import(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := ds.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.Apply(ctx, plan, users); err == nil || !strings.Contains(err.Error(), "not a *sql.DB") {
+		t.Errorf("Apply through a *sql.DB: %v", err)
+	}
+	wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
+}

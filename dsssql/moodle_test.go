@@ -165,3 +165,42 @@ func TestMappingMoodle(t *testing.T) {
 		wantRows(t, db, `SELECT COUNT(*) FROM group_members`, "0")
 	})
 }
+
+type sdGroup struct {
+	IDNumber string   `dss:"idnumber"`
+	Members  []string `dss:"members"`
+}
+
+type sdTree struct {
+	Groups *dss.Branch[string, sdGroup]
+}
+
+// TestMappingSoftDeleteLists: a soft deleted object loses its join table
+// rows; revived, it gets the elements it comes back with, not its old ones.
+func TestMappingSoftDeleteLists(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE grp (idnumber VARCHAR(20) PRIMARY KEY, suspended BOOLEAN NOT NULL DEFAULT FALSE)`)
+		exec(t, db, `CREATE TABLE grp_members (g VARCHAR(20) NOT NULL, u VARCHAR(20) NOT NULL, PRIMARY KEY (g, u))`)
+		run := func(name string, groups ...dss.Record) {
+			t.Helper()
+			ds := dss.New[sdTree, sdTree]()
+			ds.Source.Branches.Groups.Importer = dss.Records(groups...)
+			m := dsssql.Map(ds.Dest.Branches.Groups, "grp", "idnumber")
+			m.SoftDelete = &dsssql.SoftDelete{Column: "suspended", Deleted: true, Live: false}
+			m.Lists = map[string]dsssql.Join{"members": {Table: "grp_members", Owner: "g", Member: "u"}}
+			ds.Dest.Branches.Groups.Importer = m
+			ds.Dest.Branches.Groups.Guard = dss.Guard{MaxDeleteFraction: 1, MaxRemoveFraction: 1}
+			if _, _, err := syncRun(t, db, ds, m); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		run("first", dss.Record{"idnumber": "g1", "members": "a"}, dss.Record{"idnumber": "g1", "members": "b"}, dss.Record{"idnumber": "g2", "members": "a"})
+		run("g1 goes", dss.Record{"idnumber": "g2", "members": "a"})
+		wantRows(t, db, `SELECT g, u FROM grp_members`, "g2|a")
+		wantRows(t, db, `SELECT idnumber FROM grp WHERE suspended`, "g1")
+		run("g1 comes back", dss.Record{"idnumber": "g1", "members": "c"}, dss.Record{"idnumber": "g2", "members": "a"})
+		wantRows(t, db, `SELECT g, u FROM grp_members`, "g1|c", "g2|a")
+		wantRows(t, db, `SELECT COUNT(*) FROM grp WHERE suspended`, "0")
+		wantRows(t, db, `SELECT COUNT(*) FROM grp`, "2")
+	})
+}

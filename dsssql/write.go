@@ -2,6 +2,7 @@ package dsssql
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -44,6 +45,11 @@ const (
 func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	if _, ok := m.DB.(*sql.DB); ok {
+		// Its savepoints and statements would go to any of its pooled
+		// connections, and a savepoint outside a transaction begins one.
+		return m.errorf("%w", errPool)
 	}
 	r, c, err := m.ready(ctx)
 	if err != nil {
@@ -119,6 +125,9 @@ type step struct {
 	// rows adds the rows of action i.
 	rows func(i int, add func(vals ...any)) error
 }
+
+// errPool is Apply's error for a DB that is a pool of connections.
+var errPool = errors.New("Apply needs the run's transaction (a *sql.Tx), not a *sql.DB")
 
 // rowError is an error of one action, at index of the batch.
 type rowError struct {
