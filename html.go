@@ -79,7 +79,7 @@ func (p *Plan) WriteHTML(w io.Writer) error {
 	for g := range texts {
 		texts[g] = make([]actionText, 0, min(len(r.groups[g].idx), PageMaxActions))
 	}
-	r.fit(PageMaxActions, PageMaxBytes, func(g, k int) int {
+	r.fit(PageMaxActions, PageMaxActions, PageMaxBytes, func(g, k int) int {
 		t := r.text(r.groups[g].idx[k])
 		texts[g] = append(texts[g], t)
 		return t.size + pageRowCost
@@ -155,7 +155,7 @@ const barWidth = 80
 
 func (r *review) pageData(state, title, reason string) pageData {
 	d := pageData{Source: fmtBare(r.p.Source), Dest: fmtBare(r.p.Dest), State: state, Title: title,
-		Reason: reason, Redacted: r.redact}
+		Reason: reason, Redacted: r.redactsSome()}
 	most := 0
 	for _, c := range r.counts {
 		for _, k := range pageKinds {
@@ -215,7 +215,7 @@ var pageBody = template.Must(template.New("page").Parse(`<body>
 <div id="results"></div>
 </section>
 <section id="actions"><h2>Actions</h2>{{if .Left}}
-<p class="capped" id="capped">This page holds the first {{.PerGroup}} actions of each branch and kind: {{.Shown}} of {{.Total}}. {{.Left}} actions are left out; the plan file has them all.</p>{{end}}
+<p class="capped" id="capped">This page holds the first {{.PerGroup}} actions of each branch and kind: {{.Shown}} of {{.Total}}. {{.Left}} actions are left out.</p>{{end}}
 <noscript><p>The actions are listed by the page's script, which is off here; the verdict and the counts above are complete.</p></noscript>
 {{range .Groups}}<details class="group" data-g="{{.Index}}"{{if .Open}} open{{end}}><summary><span class="kind {{.Class}}">{{.Kind}}</span> <span class="branch">{{.Branch}}</span> <span class="count">{{.Count}}{{if .Partial}}, the first ones in this page{{end}}</span></summary><div class="rows"></div></details>
 {{end}}</section>

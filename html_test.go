@@ -218,16 +218,18 @@ func TestReviewFit(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		sizes      []int // the groups' lengths, each action costing 1
+		perGroup   int
 		maxActions int
 		maxBytes   int
 		want       []int
 	}{
-		{"all fit", []int{3, 5}, 10, 100, []int{3, 5}},
-		{"one limit for all", []int{10, 10}, 10, 100, []int{5, 5}},
-		{"small groups whole", []int{2, 100, 100}, 50, 100, []int{2, 24, 24}},
-		{"bytes bind", []int{100, 100}, 1000, 30, []int{15, 15}},
-		{"nothing fits", []int{5}, 0, 100, []int{0}},
-		{"empty", nil, 10, 10, nil},
+		{"all fit", []int{3, 5}, 100, 10, 100, []int{3, 5}},
+		{"one limit for all", []int{10, 10}, 100, 10, 100, []int{5, 5}},
+		{"small groups whole", []int{2, 100, 100}, 100, 50, 100, []int{2, 24, 24}},
+		{"bytes bind", []int{100, 100}, 100, 1000, 30, []int{15, 15}},
+		{"per group binds", []int{100, 3}, 20, 1000, 1000, []int{20, 3}},
+		{"nothing fits", []int{5}, 100, 0, 100, []int{0}},
+		{"empty", nil, 100, 10, 10, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := &review{}
@@ -235,7 +237,7 @@ func TestReviewFit(t *testing.T) {
 				r.groups = append(r.groups, reviewGroup{idx: make([]int, n)})
 			}
 			calls := 0
-			r.fit(c.maxActions, c.maxBytes, func(g, k int) int { calls++; return 1 })
+			r.fit(c.perGroup, c.maxActions, c.maxBytes, func(g, k int) int { calls++; return 1 })
 			var got []int
 			for _, g := range r.groups {
 				got = append(got, g.shown)
@@ -243,7 +245,7 @@ func TestReviewFit(t *testing.T) {
 			require.Equal(t, c.want, got)
 			want := 0
 			for _, n := range c.sizes {
-				want += min(n, c.maxActions)
+				want += min(n, c.maxActions, c.perGroup)
 			}
 			require.Equal(t, want, calls, "cost is asked once for each action that could be shown")
 		})

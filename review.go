@@ -107,6 +107,12 @@ func newReview(p *Plan) *review {
 	return r
 }
 
+// redactsSome reports whether the review hides a value: it redacts, and
+// the plan has actions with values.
+func (r *review) redactsSome() bool {
+	return r.redact && r.total(KindUpdate)+r.total(KindAdd)+r.total(KindRemove) > 0
+}
+
 // total is the number of actions of kind k in the plan.
 func (r *review) total(k Kind) int {
 	n := 0
@@ -217,16 +223,16 @@ func (r *review) text(i int) actionText {
 }
 
 // fit sets each group's shown: the first n actions of every group, the same
-// n for all (a group smaller than n shows whole), as large as it can be
-// while the review holds at most maxActions actions and the costs of the
-// actions it holds add up to at most maxBytes. cost(g, k) is what the k-th
-// action of the g-th group takes; it is called once for each of the first
-// maxActions of each group, in order.
-func (r *review) fit(maxActions, maxBytes int, cost func(g, k int) int) {
+// n for all (a group smaller than n shows whole), as large as it can be up
+// to perGroup while the review holds at most maxActions actions and the
+// costs of the actions it holds add up to at most maxBytes. cost(g, k) is
+// what the k-th action of the g-th group takes; it is called once for each
+// of the first min(perGroup, maxActions) of each group, in order.
+func (r *review) fit(perGroup, maxActions, maxBytes int, cost func(g, k int) int) {
 	sums := make([][]int, len(r.groups)) // sums[g][k]: the cost of the first k
 	longest := 0
 	for g := range r.groups {
-		idx := r.groups[g].idx[:min(len(r.groups[g].idx), maxActions)]
+		idx := r.groups[g].idx[:min(len(r.groups[g].idx), maxActions, perGroup)]
 		s := make([]int, len(idx)+1)
 		for k := range idx {
 			s[k+1] = s[k] + cost(g, k)

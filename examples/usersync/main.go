@@ -9,6 +9,7 @@
 //	go run ./examples/usersync -dsn mysql://user@host:3306/db
 //	go run ./examples/usersync -out plan.json   # save the plan for review
 //	go run ./examples/usersync -plan plan.json  # apply the reviewed plan
+//	go run ./examples/usersync -dry-run -html plan.html -markdown plan.md
 //
 // A saved plan file is trusted for nothing by default: -plan reads the
 // export again and applies the plan only if the export and the database
@@ -46,7 +47,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -111,6 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var keyFiles []string
 	fs.Func("plan-key-file", "a file holding a key that authenticates saved plans (repeat it to accept older keys; the first tags -out's plans); $"+planKeyEnv+" may hold one too. With a key, -plan needs no export; without, -plan imports the export again and applies the saved plan only if the export and the database make exactly it",
 		func(path string) error { keyFiles = append(keyFiles, path); return nil })
+	htmlPath := fs.String("html", "", "also write the plan as a page to review in a browser, one self-contained HTML file (in every mode, a refused plan too)")
+	mdPath := fs.String("markdown", "", "also write a Markdown summary of the plan for a pull request or a ticket, at most 60,000 bytes (in every mode, a refused plan too)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -132,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
 		guard: dss.Guard{MaxDeletes: *maxDeletes, MaxDeleteFraction: *maxFraction, MaxRemoves: *maxDeletes,
 			MaxRemoveFraction: *maxFraction, AllowEmptySource: *allowEmpty},
-		verbose: *verbose, progress: terminal(stderr), noVerify: *noVerify, keys: keys,
+		verbose: *verbose, progress: terminal(stderr), noVerify: *noVerify, keys: keys, html: *htmlPath, markdown: *mdPath,
 	}, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
@@ -153,6 +155,7 @@ type options struct {
 	progress             io.Writer     // where progress goes, or nil
 	noVerify             bool          // commit without checking that the database took every change
 	keys                 []dss.PlanKey // authenticate saved plans; none: -plan makes the plan again
+	html, markdown       string        // where to write the plan's page and Markdown summary, or ""
 }
 
 // syncUsers is one run. The database is read and written in one transaction that
@@ -216,6 +219,9 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 		}
 	}
 	if err := printPlan(stdout, plan, o.verbose || o.out != ""); err != nil {
+		return exitError, err
+	}
+	if err := writeReviews(stdout, plan, o.html, o.markdown); err != nil {
 		return exitError, err
 	}
 	if err := plan.Refusal(); err != nil {
@@ -304,26 +310,13 @@ func readPlan(path string) (*dss.Plan, error) {
 
 // writePlan writes the plan to path atomically: a reader sees the older
 // file or the whole new one.
-func writePlan(path string, plan *dss.Plan) (err error) {
+func writePlan(path string, plan *dss.Plan) error {
 	data, err := json.MarshalIndent(plan, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }

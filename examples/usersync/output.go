@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -81,4 +82,50 @@ func progressLine(r dss.Progress) string {
 		return fmt.Sprintf("import %s.%s: %d records (%.0f/s)", r.Tree, r.Branch, r.Done, rate)
 	}
 	return fmt.Sprintf("apply: %d of %d actions (%.0f/s), at %s", r.Done, r.Total, rate, r.Branch)
+}
+
+// writeReviews writes the plan's page (WriteHTML) to htmlPath and its
+// Markdown summary (WriteMarkdown) to mdPath, where they are not "", and
+// says so.
+func writeReviews(stdout io.Writer, plan *dss.Plan, htmlPath, mdPath string) error {
+	if htmlPath != "" {
+		if err := writeAtomic(htmlPath, plan.WriteHTML); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "page written to %s\n", htmlPath)
+	}
+	if mdPath != "" {
+		err := writeAtomic(mdPath, func(w io.Writer) error { return plan.WriteMarkdown(w, dss.MarkdownOptions{}) })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "summary written to %s\n", mdPath)
+	}
+	return nil
+}
+
+// writeAtomic writes a file at path through write: a reader sees the older
+// file or the whole new one, never a part.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -1,0 +1,160 @@
+package dss
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+)
+
+func markdownOf(t testing.TB, p *Plan, opts MarkdownOptions) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, p.WriteMarkdown(&buf, opts))
+	return buf.String()
+}
+
+func TestWriteMarkdownGolden(t *testing.T) {
+	ds, _ := scenario(t)
+	got := markdownOf(t, mustPlan(t, ds), MarkdownOptions{})
+	const golden = "testdata/plan.md"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("WriteMarkdown (-%s +got); rerun with -update if intended:\n%s", golden, diff)
+	}
+}
+
+func TestWriteMarkdownRefused(t *testing.T) {
+	var users []Record
+	for i := range 20 {
+		users = append(users, Record{"idnumber": fmt.Sprint(i), "_first": "A", "_last": "B"})
+	}
+	ds, _ := newDatastore(t, []Record{{"idnumber": "0", "_lastfirst": "B, A"}}, users, nil)
+	p, err := ds.Plan()
+	require.NoError(t, err)
+	md := markdownOf(t, p, MarkdownOptions{})
+	// The verdict and the guard's words come before the counts.
+	want := "⛔ **Refused: Apply will not run this plan**\n\n```\n" + p.Refusal().Error() + "\n```\n\n| branch |"
+	require.Contains(t, md, want)
+	require.Contains(t, md, "<details><summary>users: old, 19 actions</summary>\n\n```\nold_users(idnumber='1')\n")
+	require.True(t, strings.HasSuffix(md, "\nAll 19 actions are listed.\n"))
+}
+
+func TestWriteMarkdownLimits(t *testing.T) {
+	p := bigPlan(100_000)
+	md := markdownOf(t, p, MarkdownOptions{})
+	require.LessOrEqual(t, len(md), MarkdownMaxBytes)
+	require.Contains(t, md, "<details><summary>users: new, 100,000 actions, the first 20 listed</summary>\n\n```\nnew_users(idnumber='20000000')\n")
+	require.Contains(t, md, "<details><summary>groups: new, 1,000 actions, the first 20 listed</summary>")
+	require.True(t, strings.HasSuffix(md, "40 of 101,000 actions are listed (the first 20 of each branch and kind); 100,960 are left out.\n"), md[len(md)-200:])
+
+	// The size binds before PerGroup does: every group lists the same n.
+	md = markdownOf(t, p, MarkdownOptions{PerGroup: 1000, MaxBytes: 20_000})
+	require.LessOrEqual(t, len(md), 20_000)
+	require.Greater(t, len(md), 15_000, "the summary uses the room it has")
+	m := regexp.MustCompile(`users: new, 100,000 actions, the first (\d+) listed`).FindStringSubmatch(md)
+	require.NotNil(t, m)
+	n, _ := strconv.Atoi(m[1])
+	require.Greater(t, n, 20)
+	require.Contains(t, md, "groups: new, 1,000 actions, the first "+m[1]+" listed")
+	require.Equal(t, 2*n, strings.Count(md, "\nnew_"))
+
+	md = markdownOf(t, p, MarkdownOptions{PerGroup: -1})
+	require.Contains(t, md, "users: new, 100,000 actions, none listed")
+	require.NotContains(t, md, "```")
+
+	var buf bytes.Buffer
+	err := p.WriteMarkdown(&buf, MarkdownOptions{MaxBytes: 500})
+	require.ErrorContains(t, err, "dss: write markdown: the verdict and the counts take ")
+	require.Zero(t, buf.Len(), "a summary that does not fit is not written at all")
+
+	// A long value is cut, and still fits.
+	long := &Plan{Source: "s", Dest: "d", Actions: []Action{{Kind: KindUpdate, Name: "update_name", Branch: "users", ID: "1", Attr: "name", Value: strings.Repeat("x", 1<<20)}}}
+	md = markdownOf(t, long, MarkdownOptions{})
+	require.Contains(t, md, `value="`+strings.Repeat("x", 1000-len(`update_name(idnumber='1', attr="name", value="`))+"… (1,047,636 more bytes)\n")
+	require.Contains(t, md, "\nThe plan's one action is listed.\n")
+}
+
+func TestWriteMarkdownHostile(t *testing.T) {
+	p := hostilePlan()
+	p.Actions = append(p.Actions, Action{Kind: KindUpdate, Name: "update_name", Branch: "users", ID: "fence", Attr: "name", Value: "````\n</details><script>x</script>", DestValue: "`"})
+	md := markdownOf(t, p, MarkdownOptions{})
+	// Outside its code blocks, the summary's only markup is its own.
+	var outside []string
+	fence := ""
+	for line := range strings.Lines(md) {
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case fence == "" && strings.HasPrefix(line, "```"):
+			fence = line
+		case fence != "" && line == fence:
+			fence = ""
+		case fence == "":
+			outside = append(outside, line)
+		default:
+			require.True(t, strings.HasPrefix(line, "new_users(") || strings.HasPrefix(line, "update_name(") ||
+				strings.HasPrefix(line, "add_members_to_groups("), "a line of a code block is not an action: %q", line)
+			require.NotContains(t, line, fence, "a line could end its code block")
+		}
+	}
+	require.Empty(t, fence, "a code block is not closed")
+	text := strings.Join(outside, "\n")
+	for _, tag := range []string{"<details>", "<summary>", "</summary>", "</details>"} {
+		text = strings.ReplaceAll(text, tag, "")
+	}
+	require.NotRegexp(t, `(^|[^\\])<`, text, "markup outside the code blocks")
+	require.Contains(t, text, `### dss plan: source\<\/title\>\<script\> → dest`)
+	require.Contains(t, text, `<summary>&lt;b&gt;groups&lt;/b&gt;: list changes, 9 actions</summary>`[len("<summary>"):len("<summary>")+30])
+	require.Contains(t, md, "update_name(idnumber='fence', attr=\"name\", value=\"````\\n</details><script>x</script>\")  # was \"`\"\n")
+	require.Contains(t, md, "\n`````\nupdate_name")
+	for _, s := range []string{"\u2028", "\x00", "\x1b", "\u202e"} {
+		require.NotContains(t, md, s)
+	}
+}
+
+func TestWriteMarkdownSecret(t *testing.T) {
+	ds := New[secTree, secTree]()
+	ds.Source.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Ada", "password_hash": "new-" + marker})
+	ds.Dest.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Byron", "password_hash": "old-" + marker})
+	require.NoError(t, ds.Import(t.Context()))
+	p, err := ds.Plan()
+	require.NoError(t, err)
+	md := markdownOf(t, p, MarkdownOptions{})
+	require.NotContains(t, md, marker)
+	require.Contains(t, md, "update_name(idnumber='1', attr=\"name\", value=\"Ada\")  # was \"Byron\"\n"+
+		"update_password_hash(idnumber='1', attr=\"password_hash\", value=[redacted])  # was [redacted]\n")
+
+	sc, _ := scenario(t)
+	sc.Dest.RedactValues = true
+	require.NoError(t, sc.Import(t.Context()))
+	md = markdownOf(t, mustPlan(t, sc), MarkdownOptions{})
+	require.Contains(t, md, "update_name(idnumber='1', attr=\"name\", value=[redacted])  # was [redacted]\n")
+	require.NotContains(t, md, "A Old")
+}
+
+func TestWriteMarkdownWriteError(t *testing.T) {
+	ds, _ := scenario(t)
+	err := mustPlan(t, ds).WriteMarkdown(failingWriter{}, MarkdownOptions{})
+	require.EqualError(t, err, "dss: write markdown: disk full")
+}
+
+func BenchmarkWriteMarkdown(b *testing.B) {
+	p := bigPlan(100_000)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := p.WriteMarkdown(&buf, MarkdownOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
