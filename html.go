@@ -29,7 +29,7 @@ const pageRowCost = 24
 
 // pageOpen is the size up to which a group is open when the page loads;
 // larger ones are collapsed under their counts.
-const pageOpen = 100
+const pageOpen = 25
 
 //go:embed review/page.css
 var pageCSS string
@@ -57,8 +57,8 @@ func cspHash(s string) string {
 // bar chart, a search box over idnumbers and values, and the actions
 // grouped by branch and kind: updates as attribute, old value and new value
 // side by side, list changes as the elements added and removed per object.
-// Groups of more than 100 actions are collapsed under their counts and list
-// their rows a page at a time.
+// Groups of more than 25 actions are collapsed under their counts, and a
+// group lists its rows 200 at a time when it is opened.
 //
 // Ids and values are written as Print writes them (Go-quoted where they are
 // not plain printable text), and as data that the page's script shows as

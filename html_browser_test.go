@@ -226,6 +226,16 @@ func TestPage100kInBrowser(t *testing.T) {
 			require.NoError(t, err)
 			answered := time.Since(start)
 			require.Equal(t, c.want, found)
+			if len(c.plan.Actions) > PageMaxActions {
+				// Beyond the page's limits: the first actions of each group,
+				// and a note that says how many are left out.
+				found, err := search(ctx, "20999999")
+				require.NoError(t, err)
+				require.Equal(t, "no match", found)
+				capped, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("capped")))
+				require.NoError(t, err)
+				require.Contains(t, capped, "860,000 actions are left out")
+			}
 
 			_, err = chromedp.Call(ctx, performance.Enable, performance.EnableParams{})
 			require.NoError(t, err)
