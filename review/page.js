@@ -86,7 +86,7 @@
 		});
 	});
 
-	// Search: one lower-case text per row, made at the first search.
+	// Search: one lower-case text per row, made after the page is shown.
 	var hay = null;
 	function build() {
 		hay = [];
@@ -140,5 +140,7 @@
 		timer = setTimeout(search, 80);
 	});
 	if (q.value) search();
+	// The search's text is made once the page is shown, before anyone types.
+	setTimeout(function () { if (!hay) build(); }, 0);
 	document.documentElement.setAttribute("data-ready", "1");
 })();
