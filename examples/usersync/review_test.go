@@ -137,3 +137,17 @@ func TestReviewFileUnwritable(t *testing.T) {
 	require.NotContains(t, out, "applied")
 	require.Empty(t, snapshot(t, b.db)[0], "the run applied its plan")
 }
+
+// TestREADMEMarkdown: the README shows the Markdown summary of the example's
+// plan on a new database as usersync writes it.
+func TestREADMEMarkdown(t *testing.T) {
+	b := backends(t)[0]
+	md := filepath.Join(t.TempDir(), "plan.md")
+	code, out, errOut := runSync(t, b, "-dry-run", "-markdown", md)
+	require.Equal(t, exitOK, code, errOut+out)
+	data, err := os.ReadFile(md)
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.Contains(t, string(readme), "````markdown\n"+string(data)+"````\n", "the README's Markdown of the example plan is not what usersync writes")
+}
