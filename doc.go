@@ -107,6 +107,9 @@
 // then every old_<branch> in reverse branch order, so that groups are
 // removed before the users they hold. The plan is deterministic: objects
 // are visited in idnumber order, whatever order they were imported in.
+// [Plan.Print] writes it as text; for people who review it elsewhere,
+// [Plan.WriteHTML] writes a self-contained page to open in a browser and
+// [Plan.WriteMarkdown] a summary for a pull request or a ticket.
 //
 // A destination implements [Template]: Apply(ctx, batch) receives the plan
 // in order, each run of consecutive actions with the same name and branch
