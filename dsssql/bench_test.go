@@ -235,3 +235,120 @@ func BenchmarkImportDest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkChanged applies the updates of 1% of 100,000 users, each
+// changing one attribute in turn (name, email, age), so that the plan
+// alternates update_name, update_email, update_age: a thousand batches of
+// one action. The plain program runs one prepared UPDATE per change in the
+// transaction.
+//
+//	go test -run '^$' -bench Changed ./dsssql
+func BenchmarkChanged(b *testing.B) {
+	users := make([]mUser, benchUsers)
+	for i := range users {
+		users[i] = mUser{IDNumber: fmt.Sprintf("u%07d", i), Name: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("u%d@example.com", i), Age: i % 90}
+	}
+	// source returns the users with 1% changed, differently in round n.
+	source := func(n int) []dss.Record {
+		recs := make([]dss.Record, len(users))
+		for i, u := range users {
+			r := dss.Record{"idnumber": u.IDNumber, "name": u.Name, "email": u.Email, "age": u.Age}
+			if i%100 == 37 {
+				switch (i / 100) % 3 {
+				case 0:
+					r["name"] = fmt.Sprintf("%s %d", u.Name, n)
+				case 1:
+					r["email"] = fmt.Sprintf("%d.%s", n, u.Email)
+				case 2:
+					r["age"] = 100 + n
+				}
+			}
+			recs[i] = r
+		}
+		return recs
+	}
+	for _, be := range benchBackends(b) {
+		for _, how := range []string{"mapping", "plain"} {
+			b.Run(be.name+"/"+how, func(b *testing.B) {
+				db := be.open(b)
+				mustExec(b, db, benchSchema)
+				ctx := context.Background()
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if be.name == "postgres" {
+					err = plainPostgres(ctx, tx, users)
+				} else {
+					err = plainMultiRow(ctx, tx, users)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for b.Loop() {
+					b.StopTimer()
+					n++
+					ds := dss.New[mUsers, mUsers]()
+					ds.Source.Branches.Users.Importer = dss.Records(source(n)...)
+					m := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+					ds.Dest.Branches.Users.Importer = m
+					tx, err := db.BeginTx(ctx, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m.DB = tx
+					if err := ds.Import(ctx); err != nil {
+						b.Fatal(err)
+					}
+					plan, err := ds.Plan()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(plan.Actions) != benchUsers/100 {
+						b.Fatalf("%d actions", len(plan.Actions))
+					}
+					runtime.GC()
+					b.StartTimer()
+					if how == "mapping" {
+						_, err = ds.Apply(ctx, plan, m)
+					} else {
+						err = plainUpdates(ctx, tx, be, plan.Actions)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// plainUpdates runs one prepared UPDATE per action.
+func plainUpdates(ctx context.Context, tx *sql.Tx, be backend, actions []dss.Action) error {
+	stmts := map[string]*sql.Stmt{}
+	for _, a := range actions {
+		st, ok := stmts[a.Attr]
+		if !ok {
+			q := `UPDATE users SET ` + a.Attr + ` = ? WHERE idnumber = ?`
+			if be.name == "postgres" {
+				q = `UPDATE users SET ` + a.Attr + ` = $1 WHERE idnumber = $2`
+			}
+			var err error
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			stmts[a.Attr] = st
+		}
+		if _, err := st.ExecContext(ctx, a.Value, a.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

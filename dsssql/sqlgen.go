@@ -93,6 +93,12 @@ func (s *sqlText) where(o *op, lead, prefix string) {
 // as arrays) and the sources of its placeholders.
 func (d Dialect) build(o *op, n int) (string, []argSrc) {
 	s := &sqlText{d: d}
+	if n == 1 && o.kind != opInsert {
+		// One row: a plain statement, which every database plans as a
+		// lookup of the key, not as a join.
+		s.one(o)
+		return s.b.String(), s.srcs
+	}
 	switch {
 	case o.kind == opInsert:
 		s.w("INSERT INTO ")
@@ -105,7 +111,7 @@ func (d Dialect) build(o *op, n int) (string, []argSrc) {
 			s.q(c.name)
 		}
 		s.w(")")
-		if d == Postgres {
+		if d == Postgres && n != 1 {
 			s.w(" SELECT * FROM ")
 			s.unnest(o.cols)
 		} else {
@@ -220,6 +226,49 @@ func (d Dialect) build(o *op, n int) (string, []argSrc) {
 		s.where(o, " AND ", "")
 	}
 	return s.b.String(), s.srcs
+}
+
+// one writes o's statement for one row:
+//
+//	UPDATE t SET c = ?, s = ? WHERE k = ? AND w = ?
+//	DELETE FROM t WHERE k0 = ? AND k1 = ? AND w = ?
+func (s *sqlText) one(o *op) {
+	first := 0
+	if o.kind == opUpdate {
+		s.w("UPDATE ")
+		s.q(o.table)
+		s.w(" SET ")
+		for c := range o.nset {
+			if c > 0 {
+				s.w(", ")
+			}
+			s.q(o.cols[c].name)
+			s.w(" = ")
+			s.ph(argSrc{0, c})
+		}
+		for i, n := range o.set {
+			if o.nset > 0 || i > 0 {
+				s.w(", ")
+			}
+			s.q(n)
+			s.w(" = ")
+			s.ph(argSrc{constArg, i})
+		}
+		first = o.nset
+	} else {
+		s.w("DELETE FROM ")
+		s.q(o.table)
+	}
+	s.w(" WHERE ")
+	for c := first; c < len(o.cols); c++ {
+		if c > first {
+			s.w(" AND ")
+		}
+		s.q(o.cols[c].name)
+		s.w(" = ")
+		s.ph(argSrc{0, c})
+	}
+	s.where(o, " AND ", "")
 }
 
 // unnest writes unnest($1::type[], ...), one array per column.

@@ -718,7 +718,7 @@ func (w *writer) write(s, e int) error {
 // run executes st's op for n rows, given row by row in rows.
 func (w *writer) run(st *step, rows []any, n int) error {
 	width := len(st.o.cols)
-	if w.r.d == Postgres {
+	if w.r.d == Postgres && n > 1 {
 		p, err := w.prepare(st.o, 0)
 		if err != nil {
 			return err
