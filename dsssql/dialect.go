@@ -77,7 +77,7 @@ func (d Dialect) maxParams() int {
 	return 32766
 }
 
-// errNoRows is a lookup's error for keys that no row has.
+// errNoRows is queryString's error for a query without rows.
 var errNoRows = errors.New("no row")
 
 // queryString returns the one text value of query's first row.

@@ -339,3 +339,40 @@ func TestMappingRefusesPool(t *testing.T) {
 	}
 	wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
 }
+
+// TestMappingCancel: a context cancelled while a batch is written fails
+// the batch with the context's error, and nothing is committed.
+func TestMappingCancel(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(20) NOT NULL, email VARCHAR(50) NOT NULL, age INTEGER NOT NULL, stamp INTEGER)`)
+		var src []dss.Record
+		for i := range 50 {
+			src = append(src, dss.Record{"idnumber": fmt.Sprintf("u%03d", i), "name": "N", "email": "e", "age": i})
+		}
+		ds := dss.New[mUsers, mUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(src...)
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// The stamp is taken once per batch, before its first statement.
+		users.Stamps = map[string]func() any{"stamp": func() any { cancel(); return 1 }}
+		ds.Dest.Branches.Users.Importer = users
+		tx, err := db.BeginTx(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users.DB = tx
+		if err := ds.Import(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ds.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ds.Apply(ctx, plan, users); !errors.Is(err, context.Canceled) {
+			t.Errorf("Apply: %v, want context.Canceled", err)
+		}
+		tx.Rollback()
+		wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
+	})
+}

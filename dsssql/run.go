@@ -201,7 +201,7 @@ func (m *Mapping) check(ctx context.Context, r *runState, c *config) error {
 			return err
 		}
 		// The owner column holds the key, or the column OwnerID names.
-		ownerKind, ownerSrc := c.key.kind, c.key
+		ownerKind := c.key.kind
 		if l.ownerID != nil {
 			if ci, ok := col(m.table, t, l.ownerID.name, kindOther, false, what+" (OwnerID)"); ok {
 				fill(l.ownerID, ci)
@@ -209,12 +209,11 @@ func (m *Mapping) check(ctx context.Context, r *runState, c *config) error {
 					bad("column %s.%s (OwnerID of %s) is not unique", m.table, l.ownerID.name, what)
 				}
 			}
-			ownerKind, ownerSrc = kindOther, l.ownerID
+			ownerKind = kindOther
 		}
 		if ci, ok := col(l.join.Table, jt, l.owner.name, ownerKind, false, what+" (Owner)"); ok {
 			fill(l.owner, ci)
 		}
-		_ = ownerSrc
 		memberKind := l.kind
 		if lk := l.join.Lookup; lk != nil {
 			lt, err := describe(lk.Table)

@@ -181,7 +181,7 @@ func (w *writer) plan(act action) error {
 		}
 	case dss.KindOld:
 		for _, l := range c.lists {
-			w.steps = append(w.steps, &step{o: o.joinOwner[l], resolve: w.resolveOwners(l, live),
+			w.steps = append(w.steps, &step{o: o.joinOwner[l], resolve: w.resolveOwners(l),
 				rows: func(i int, add func(...any)) error {
 					id, err := w.ownerID(l, i)
 					if err == nil {
@@ -208,7 +208,7 @@ func (w *writer) plan(act action) error {
 		if act.kind == dss.KindRemove {
 			jo = o.joinDelete[l]
 		}
-		ownersOf := w.resolveOwners(l, live)
+		ownersOf := w.resolveOwners(l)
 		membersOf := w.resolveMembers(l, func(i int) []any { return []any{w.batch[i].Value} })
 		w.steps = []*step{{o: jo,
 			resolve: func(s, e int) error {
@@ -336,7 +336,7 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 			}
 			return out
 		}
-		ownersOf := w.resolveOwners(l, live)
+		ownersOf := w.resolveOwners(l)
 		if c.live != nil {
 			// A revived object's old elements go; its new ones come.
 			w.steps = append(w.steps, &step{o: o.joinOwner[l], resolve: ownersOf,
@@ -442,7 +442,7 @@ func konstsOf(ks []konst) []konst { return ks[:len(ks):len(ks)] }
 
 // resolveOwners returns the resolve of the owners' surrogate ids, if l's
 // join table holds them.
-func (w *writer) resolveOwners(l *list, _ []any) func(s, e int) error {
+func (w *writer) resolveOwners(l *list) func(s, e int) error {
 	return func(s, e int) error {
 		if l.ownerID == nil {
 			return nil
