@@ -2,6 +2,7 @@ package dss
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -157,4 +158,26 @@ func BenchmarkWriteMarkdown(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestReviewsOfEmptyAndDecodedPlans(t *testing.T) {
+	// Nothing to do: the verdict says so, and there are no groups.
+	ds, _ := newDatastore(t, nil, nil, nil)
+	p := mustPlan(t, ds)
+	page := pageOf(t, p)
+	require.Contains(t, page, "<h2>Nothing to do: the destination equals the source</h2>")
+	require.Empty(t, pageDataOf(t, page))
+	md := markdownOf(t, p, MarkdownOptions{})
+	require.Contains(t, md, "✅ **Nothing to do: the destination equals the source**\n")
+	require.NotContains(t, md, "<details>")
+
+	// A plan read from a file has no verdict until Apply judges it.
+	sc, _ := scenario(t)
+	data, err := json.Marshal(mustPlan(t, sc))
+	require.NoError(t, err)
+	var decoded Plan
+	require.NoError(t, json.Unmarshal(data, &decoded))
+	want := "Not judged yet: this plan of 8 actions was read from a file; the guards judge it when it is applied"
+	require.Contains(t, pageOf(t, &decoded), `<section id="verdict" class="verdict unjudged"><h2>`+want+`</h2>`)
+	require.Contains(t, markdownOf(t, &decoded, MarkdownOptions{}), "⚠️ **"+want+"**\n")
 }

@@ -138,7 +138,7 @@ func (r *review) verdict() (state, title, reason string) {
 	case p.refusal != nil:
 		return verdictRefused, "Refused: Apply will not run this plan", escapeText(p.refusal.Error())
 	case p.decoded:
-		return verdictUnjudged, fmt.Sprintf("Not judged yet: %s, read from a file, is judged by the guards when it is applied", plural(len(p.Actions), "action")), ""
+		return verdictUnjudged, fmt.Sprintf("Not judged yet: this plan of %s was read from a file; the guards judge it when it is applied", plural(len(p.Actions), "action")), ""
 	case len(p.Actions) == 0:
 		return verdictNothing, "Nothing to do: the destination equals the source", ""
 	}
