@@ -21,7 +21,9 @@ import (
 // is sent on to the broker and then its connection is cut before the answer
 // (the request happened; the client cannot know).
 type flakyProxy struct {
+	healthy                  bool // pass every request on, and only count the writes
 	writes, unavailable, cut atomic.Int64
+	firstWrite, lastWrite    atomic.Int64 // when the first and the last write arrived, in Unix nanoseconds
 }
 
 func (f *flakyProxy) start(t *testing.T, target string, delay time.Duration) string {
@@ -30,13 +32,18 @@ func (f *flakyProxy) start(t *testing.T, target string, delay time.Duration) str
 	u.User = nil
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(delay) // the latency of a remote API
+		time.Sleep(delay) // the latency of a remote API, when asked for
 		if r.Method == http.MethodGet {
 			proxy.ServeHTTP(w, r)
 			return
 		}
 		n := f.writes.Add(1)
+		now := time.Now().UnixNano()
+		f.firstWrite.CompareAndSwap(0, now)
+		f.lastWrite.Store(now)
 		switch {
+		case f.healthy:
+			proxy.ServeHTTP(w, r)
 		case n%5 == 0:
 			if f.unavailable.Add(1)%3 == 0 {
 				w.Header().Set("Retry-After", "1")
@@ -86,4 +93,37 @@ func TestFlakyProxyConverges(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, exitOK, code)
 	require.Contains(t, out.String(), "nothing to do")
+}
+
+// TestRateFlag: with -rate 50 the writes of a sync are spaced at least
+// 20 ms apart: the 40 of this one take at least 0.78 s, however fast the
+// broker (a lower bound only, which a slow machine cannot break; without
+// the limit they take about 0.1 s here).
+func TestRateFlag(t *testing.T) {
+	tb := newTestBroker(t)
+	var f flakyProxy
+	f.healthy = true
+	proxied := f.start(t, tb.url, 0)
+	d := generate(genSpec{users: 20, vhosts: 1, perms: 19, prefix: tb.prefix})
+	o := options{url: proxied, managed: tb.tag, workers: 8, rate: 50, directory: d}
+	code, report, err := syncBroker(context.Background(), o, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, exitOK, code)
+	require.Equal(t, 40, report.Applied)
+	require.Equal(t, int64(40), f.writes.Load())
+	first, last := f.firstWrite.Load(), f.lastWrite.Load()
+	require.GreaterOrEqual(t, time.Duration(last-first), 780*time.Millisecond)
+}
+
+// TestBadFlags: a worker count below 1 or a negative rate is refused
+// before any request.
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"-concurrency", "0"}, []string{"-concurrency 0: want at least 1"}},
+		{[]string{"-rate", "-1"}, []string{"-rate -1: want 0 (no limit) or more"}},
+	} {
+		code, _, errOut := runArgs(t, append(tc.args, "-url", "http://guest:guest@127.0.0.1:1")...)
+		require.Equal(t, exitError, code)
+		require.Contains(t, errOut, tc.want[0])
+	}
 }
