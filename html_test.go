@@ -71,7 +71,9 @@ func TestWriteHTML(t *testing.T) {
 	require.Contains(t, page, `default-src 'none'`)
 }
 
-func TestWriteHTMLRefused(t *testing.T) {
+// refusedPlan deletes 19 of 20 users, which the default guard refuses.
+func refusedPlan(t *testing.T) *Plan {
+	t.Helper()
 	var users []Record
 	for i := range 20 {
 		users = append(users, Record{"idnumber": fmt.Sprint(i), "_first": "A", "_last": "B"})
@@ -80,6 +82,11 @@ func TestWriteHTMLRefused(t *testing.T) {
 	p, err := ds.Plan()
 	require.NoError(t, err)
 	require.Error(t, p.Refusal())
+	return p
+}
+
+func TestWriteHTMLRefused(t *testing.T) {
+	p := refusedPlan(t)
 	page := pageOf(t, p)
 	// The guard's words, before anything else of the plan.
 	reason := `<p class="reason">` + escapeHTMLText(p.Refusal().Error()) + `</p>`
@@ -307,16 +314,22 @@ func updatesPlan(n int) *Plan {
 	return p
 }
 
-func TestWriteHTMLSecret(t *testing.T) {
-	// A field tagged secret shows as [redacted] in the page, as in Print,
-	// in both the old and the new value; the other fields show.
+// secretPlan renames user 1 and changes the user's secret password hash.
+func secretPlan(t *testing.T) *Plan {
+	t.Helper()
 	ds := New[secTree, secTree]()
 	ds.Source.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Ada", "password_hash": "new-" + marker})
 	ds.Dest.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Byron", "password_hash": "old-" + marker})
 	require.NoError(t, ds.Import(t.Context()))
 	p, err := ds.Plan()
 	require.NoError(t, err)
-	page := pageOf(t, p)
+	return p
+}
+
+func TestWriteHTMLSecret(t *testing.T) {
+	// A field tagged secret shows as [redacted] in the page, as in Print,
+	// in both the old and the new value; the other fields show.
+	page := pageOf(t, secretPlan(t))
 	require.NotContains(t, page, marker)
 	groups := pageDataOf(t, page)
 	require.Equal(t, []pageRow{

@@ -3,7 +3,6 @@ package dss
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -36,13 +35,7 @@ func TestWriteMarkdownGolden(t *testing.T) {
 }
 
 func TestWriteMarkdownRefused(t *testing.T) {
-	var users []Record
-	for i := range 20 {
-		users = append(users, Record{"idnumber": fmt.Sprint(i), "_first": "A", "_last": "B"})
-	}
-	ds, _ := newDatastore(t, []Record{{"idnumber": "0", "_lastfirst": "B, A"}}, users, nil)
-	p, err := ds.Plan()
-	require.NoError(t, err)
+	p := refusedPlan(t)
 	md := markdownOf(t, p, MarkdownOptions{})
 	// The verdict and the guard's words come before the counts.
 	want := "⛔ **Refused: Apply will not run this plan**\n\n```\n" + p.Refusal().Error() + "\n```\n\n| branch |"
@@ -124,13 +117,7 @@ func TestWriteMarkdownHostile(t *testing.T) {
 }
 
 func TestWriteMarkdownSecret(t *testing.T) {
-	ds := New[secTree, secTree]()
-	ds.Source.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Ada", "password_hash": "new-" + marker})
-	ds.Dest.Branches.Users.Importer = Records(Record{"idnumber": "1", "name": "Byron", "password_hash": "old-" + marker})
-	require.NoError(t, ds.Import(t.Context()))
-	p, err := ds.Plan()
-	require.NoError(t, err)
-	md := markdownOf(t, p, MarkdownOptions{})
+	md := markdownOf(t, secretPlan(t), MarkdownOptions{})
 	require.NotContains(t, md, marker)
 	require.Contains(t, md, "update_name(idnumber='1', attr=\"name\", value=\"Ada\")  # was \"Byron\"\n"+
 		"update_password_hash(idnumber='1', attr=\"password_hash\", value=[redacted])  # was [redacted]\n")
