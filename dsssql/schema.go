@@ -2,6 +2,7 @@ package dsssql
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -83,7 +84,7 @@ func (d Dialect) describe(ctx context.Context, db Queryer, table string) (*table
 			WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`
 		uniqueQuery = `SELECT i.indexrelid::text, a.attname
 			FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-			WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL`
+			WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`
 	case SQLite:
 		colQuery = `SELECT name, type, NOT "notnull", 9, '' FROM pragma_table_xinfo(?)`
 		uniqueQuery = `SELECT l.name, i.name FROM pragma_index_list(?) AS l, pragma_index_info(l.name) AS i
@@ -124,8 +125,10 @@ func (d Dialect) describe(ctx context.Context, db Queryer, table string) (*table
 	}
 	byIndex := map[string][]string{}
 	var order []string
+	exprs := map[string]bool{} // indexes with an expression, which say nothing of a column
 	for rows.Next() {
-		var index, col string
+		var index string
+		var col sql.NullString
 		if err := rows.Scan(&index, &col); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read the indexes of %s: %w", table, err)
@@ -133,13 +136,16 @@ func (d Dialect) describe(ctx context.Context, db Queryer, table string) (*table
 		if _, ok := byIndex[index]; !ok {
 			order = append(order, index)
 		}
-		byIndex[index] = append(byIndex[index], col)
+		byIndex[index] = append(byIndex[index], col.String)
+		exprs[index] = exprs[index] || !col.Valid
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("read the indexes of %s: %w", table, err)
 	}
 	for _, index := range order {
-		ti.uniques = append(ti.uniques, byIndex[index])
+		if !exprs[index] {
+			ti.uniques = append(ti.uniques, byIndex[index])
+		}
 	}
 	if d == SQLite {
 		ti.uniques = append(ti.uniques, sqlitePK(ctx, db, table)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -136,4 +137,36 @@ func TestMappingDeclarationProblems(t *testing.T) {
 			t.Errorf("a Mapping with a bad declaration implements new_%s", c.m.Branch())
 		}
 	}
+}
+
+// TestMappingUniqueIndexes: a unique index makes the key unique only when
+// it holds the key and Scope's columns and nothing else, has no WHERE and
+// no expression. (MariaDB has no index on an expression.)
+func TestMappingUniqueIndexes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend, db *sql.DB) {
+		for i, c := range []struct {
+			index  string
+			unique bool
+		}{
+			{`CREATE UNIQUE INDEX %s_i ON %s (idnumber)`, true},
+			{`CREATE UNIQUE INDEX %s_i ON %s (origin, idnumber)`, true},
+			{`CREATE UNIQUE INDEX %s_i ON %s (idnumber, name)`, false},
+			{`CREATE UNIQUE INDEX %s_i ON %s (idnumber, lower(name))`, false},
+			{`CREATE UNIQUE INDEX %s_i ON %s (idnumber) WHERE age > 0`, false},
+			{`CREATE INDEX %s_i ON %s (idnumber)`, false},
+		} {
+			table := fmt.Sprintf("users%d", i)
+			exec(t, db, `CREATE TABLE `+table+` (idnumber VARCHAR(20) NOT NULL, origin VARCHAR(20) NOT NULL,
+				name VARCHAR(20) NOT NULL, email VARCHAR(20) NOT NULL, age INTEGER NOT NULL, nick VARCHAR(20), score REAL NOT NULL)`)
+			exec(t, db, fmt.Sprintf(c.index, table, table))
+			ds := dss.New[sTree, sTree]()
+			users := dsssql.Map(ds.Dest.Branches.Users, table, "idnumber")
+			users.Scope = map[string]any{"origin": "sis"}
+			users.DB = db
+			err := users.Import(context.Background(), func(dss.Record) error { return nil })
+			if notUnique := err != nil && strings.Contains(err.Error(), "is not unique"); notUnique == c.unique || (c.unique && err != nil) {
+				t.Errorf("%s: %v", c.index, err)
+			}
+		}
+	})
 }
