@@ -142,6 +142,11 @@ type SoftDelete struct {
 // its Importer to the Mapping to import through it. A branch with a list
 // attribute must not be Unique: the import yields one record per element.
 //
+// Every table and column name is one identifier, quoted for the dialect,
+// so it may come from configuration: a schema-qualified "public.users" is
+// a table of that name. The connection chooses the schema (PostgreSQL's
+// search_path, MySQL's database).
+//
 // Map does not fail: a declaration that does not fit the object type is
 // the *SchemaError of the Mapping's first use, with every problem.
 func Map[K cmp.Ordered, T any](branch *dss.Branch[K, T], table, key string) *Mapping {
@@ -267,9 +272,11 @@ func (m *Mapping) compile() (*config, error) {
 		}
 		used[col] = what
 	}
-	for name := range m.Columns {
+	for name, col := range m.Columns {
 		if i, ok := obj.byKey[name]; !ok || obj.attrs[i].list {
 			bad("Columns renames %q, which is no scalar attribute of %v", name, m.typ)
+		} else if col == "" {
+			bad("Columns renames %q to an empty name", name)
 		}
 	}
 	for name := range m.Lists {
