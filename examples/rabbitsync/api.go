@@ -111,8 +111,13 @@ func (c *client) do(ctx context.Context, method, path string, body, out any, scr
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		e := &apiError{method: method, path: path, status: resp.StatusCode, reason: reason(resp.Body, scrub)}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 			return dss.RetryAfter(e, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		case method == http.MethodPut && resp.StatusCode == http.StatusBadRequest && strings.Contains(e.reason, "already_exists"):
+			// Two PUTs that create one user at once: RabbitMQ answers the
+			// second 400 user_already_exists. Sent again, it updates.
+			return dss.Temporary(e)
 		}
 		return e
 	}
@@ -139,12 +144,16 @@ func transient(err error) bool {
 func reason(r io.Reader, scrub string) string {
 	data, _ := io.ReadAll(io.LimitReader(r, 4096))
 	var e struct {
-		Error  string `json:"error"`
-		Reason string `json:"reason"`
+		Error  string          `json:"error"`
+		Reason json.RawMessage `json:"reason"` // a text, or a list such as ["user_already_exists","ada"]
 	}
 	text := strings.TrimSpace(string(data))
-	if json.Unmarshal(data, &e) == nil && (e.Error != "" || e.Reason != "") {
-		text = strings.TrimSpace(e.Error + " " + e.Reason)
+	if json.Unmarshal(data, &e) == nil && (e.Error != "" || len(e.Reason) > 0) {
+		var r string
+		if json.Unmarshal(e.Reason, &r) != nil {
+			r = string(e.Reason)
+		}
+		text = strings.TrimSpace(e.Error + " " + r)
 	}
 	if scrub != "" {
 		text = strings.ReplaceAll(text, scrub, "[redacted]")

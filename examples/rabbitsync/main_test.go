@@ -344,40 +344,48 @@ func TestImportKeepsOnlyManaged(t *testing.T) {
 }
 
 // TestTemporaryErrors: a 429 or 503 is temporary, with the wait its
-// Retry-After asks (seconds or a date); any other status is final; a
-// refused connection is temporary; an error answer's text is in the error
-// with the request's password hash taken out.
+// Retry-After asks (seconds or a date), and so is a PUT answered 400
+// user_already_exists (another run created the user first); any other
+// status is final; a refused connection is temporary; an error answer's
+// text is in the error with the request's password hash taken out.
 func TestTemporaryErrors(t *testing.T) {
 	var status atomic.Int64
-	var header atomic.Value
+	var header, body atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, _ := header.Load().(string); h != "" {
 			w.Header().Set("Retry-After", h)
 		}
 		w.WriteHeader(int(status.Load()))
-		io.WriteString(w, `{"error":"bad_request","reason":"hash HASH-123 refused"}`)
+		io.WriteString(w, body.Load().(string))
 	}))
 	defer srv.Close()
 	c, err := newClient(srv.URL, 1)
 	require.NoError(t, err)
+	const refused = `{"error":"bad_request","reason":"hash HASH-123 refused"}`
 	for _, tc := range []struct {
 		status int
 		header string
+		body   string
 		temp   bool
 		after  time.Duration
+		want   string
 	}{
-		{503, "3", true, 3 * time.Second},
-		{429, "", true, 0},
-		{503, time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), true, 89 * time.Second},
-		{400, "", false, 0},
-		{500, "5", false, 0},
+		{503, "3", refused, true, 3 * time.Second, `"bad_request hash [redacted] refused"`},
+		{429, "", refused, true, 0, `"bad_request hash [redacted] refused"`},
+		{503, time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), refused, true, 89 * time.Second, `503 Service Unavailable`},
+		{400, "", refused, false, 0, `400 Bad Request: "bad_request hash [redacted] refused"`},
+		{500, "5", refused, false, 0, `500 Internal Server Error`},
+		// Another PUT created the user first: sent again, this one updates.
+		{400, "", `{"error":"bad_request","reason":["user_already_exists","x"]}`, true, 0,
+			`400 Bad Request: "bad_request [\"user_already_exists\",\"x\"]"`},
 	} {
 		status.Store(int64(tc.status))
 		header.Store(tc.header)
+		body.Store(tc.body)
 		err := c.do(context.Background(), http.MethodPut, "/api/users/x", map[string]string{"password_hash": "HASH-123"}, nil, "HASH-123")
 		require.Error(t, err)
 		require.NotContains(t, err.Error(), "HASH-123")
-		require.Contains(t, err.Error(), `"bad_request hash [redacted] refused"`)
+		require.Contains(t, err.Error(), tc.want)
 		var te *dss.TemporaryError
 		require.Equal(t, tc.temp, errors.As(err, &te), "%d", tc.status)
 		if tc.temp {
@@ -458,4 +466,57 @@ func TestBench(t *testing.T) {
 	for _, u := range users {
 		require.False(t, strings.HasPrefix(u.Name, fmt.Sprintf("rsbench-%d-", os.Getpid())), "left behind: %s", u.Name)
 	}
+}
+
+// TestTwoRunsAtOnce: two runs of one directory at the same time both
+// succeed (every request is idempotent: the second PUT of a user writes
+// what the first did), and the next run has nothing to do.
+func TestTwoRunsAtOnce(t *testing.T) {
+	tb := newTestBroker(t)
+	dir := dirFile(t, generate(genSpec{users: 30, vhosts: 2, perms: 30, prefix: tb.prefix}))
+	codes := make(chan string, 2)
+	for range 2 {
+		go func() {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tb.args(dir), &stdout, &stderr)
+			codes <- fmt.Sprintf("%d %s", code, stderr.String())
+		}()
+	}
+	require.Equal(t, "0 ", <-codes)
+	require.Equal(t, "0 ", <-codes)
+	code, out, errOut := runArgs(t, tb.args(dir, "-dry-run", "-detailed-exitcode")...)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "nothing to do")
+}
+
+// TestSavedPlanDrift: a plan saved with -out is refused by -plan, applying
+// nothing, when a user it does not even change was changed on the broker
+// since; a fresh plan then converges.
+func TestSavedPlanDrift(t *testing.T) {
+	tb := newTestBroker(t)
+	d := generate(genSpec{users: 6, vhosts: 1, perms: 6, prefix: tb.prefix})
+	dir := dirFile(t, d)
+	code, _, errOut := runArgs(t, tb.args(dir)...)
+	require.Equal(t, exitOK, code, errOut)
+	d.Vhosts[0].Description = "reviewed change"
+	dir = dirFile(t, d)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	code, _, errOut = runArgs(t, tb.args(dir, "-out", plan)...)
+	require.Equal(t, exitOK, code, errOut)
+	// Someone changes user 1's tags on the broker.
+	u := d.Users[1]
+	require.NoError(t, tb.c.do(context.Background(), http.MethodPut, "/api/users/"+u.Name, map[string]string{
+		"password_hash": u.PasswordHash, "hashing_algorithm": u.HashingAlgorithm, "tags": "policymaker," + tb.tag}, nil, u.PasswordHash))
+	code, out, errOut := runArgs(t, tb.args(dir, "-plan", plan)...)
+	require.Equal(t, exitError, code)
+	require.Contains(t, errOut, "the destination drifted: branch users changed since the plan was made; nothing applied")
+	require.NotContains(t, out, "applied")
+	var v struct{ Description string }
+	tb.get(t, "/api/vhosts/"+d.Vhosts[0].Name, &v)
+	require.NotEqual(t, "reviewed change", v.Description)
+	code, _, errOut = runArgs(t, tb.args(dir)...)
+	require.Equal(t, exitOK, code, errOut)
+	code, out, _ = runArgs(t, tb.args(dir, "-dry-run", "-detailed-exitcode")...)
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "nothing to do")
 }

@@ -21,7 +21,8 @@ import (
 // is sent on to the broker and then its connection is cut before the answer
 // (the request happened; the client cannot know).
 type flakyProxy struct {
-	healthy                  bool // pass every request on, and only count the writes
+	healthy                  bool   // pass every request on, and only count the writes
+	failGet                  string // a path whose GET is answered 503
 	writes, unavailable, cut atomic.Int64
 	firstWrite, lastWrite    atomic.Int64 // when the first and the last write arrived, in Unix nanoseconds
 }
@@ -34,6 +35,10 @@ func (f *flakyProxy) start(t *testing.T, target string, delay time.Duration) str
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay) // the latency of a remote API, when asked for
 		if r.Method == http.MethodGet {
+			if r.URL.Path == f.failGet {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			proxy.ServeHTTP(w, r)
 			return
 		}
@@ -126,4 +131,20 @@ func TestBadFlags(t *testing.T) {
 		require.Equal(t, exitError, code)
 		require.Contains(t, errOut, tc.want[0])
 	}
+}
+
+// TestImportFailureAppliesNothing: when a GET of the import fails (503 on
+// /api/permissions), the run exits 1 naming the branch and the request,
+// and sends no write.
+func TestImportFailureAppliesNothing(t *testing.T) {
+	tb := newTestBroker(t)
+	f := flakyProxy{failGet: "/api/permissions"}
+	proxied := f.start(t, tb.url, 0)
+	d := generate(genSpec{users: 5, vhosts: 1, perms: 5, prefix: tb.prefix})
+	code, out, errOut := runArgs(t, "-url", proxied, "-managed-tag", tb.tag, "-dir", dirFile(t, d))
+	require.Equal(t, exitError, code)
+	require.Contains(t, errOut, "rabbitsync: dss: dest.permissions: GET /api/permissions: 503 Service Unavailable")
+	require.NotContains(t, errOut, "guest:guest")
+	require.Empty(t, out)
+	require.Zero(t, f.writes.Load())
 }
