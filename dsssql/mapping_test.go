@@ -376,3 +376,33 @@ func TestMappingCancel(t *testing.T) {
 		wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
 	})
 }
+
+// TestMappingKilledConnection: PostgreSQL ends the connection in the middle
+// of a chunk. Apply fails the batch with the cause, does not hang or
+// panic, and nothing is committed.
+func TestMappingKilledConnection(t *testing.T) {
+	db := openPostgres(t)
+	exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
+	exec(t, db, `CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.idnumber = 'u050' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+			RETURN NEW;
+		END $$`)
+	exec(t, db, `CREATE TRIGGER die BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION die()`)
+	var src []dss.Record
+	for i := range 100 {
+		src = append(src, dss.Record{"idnumber": fmt.Sprintf("u%03d", i), "name": "N", "email": "e", "age": i})
+	}
+	ds := dss.New[mUsers, mUsers]()
+	ds.Source.Branches.Users.Importer = dss.Records(src...)
+	users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+	ds.Dest.Branches.Users.Importer = users
+	_, report, err := syncRun(t, db, ds, users)
+	if err == nil || report == nil || report.Applied != 0 {
+		t.Fatalf("Apply: %v, report %v: want every action failed", err, report)
+	}
+	if !strings.Contains(err.Error(), "terminat") {
+		t.Errorf("the error does not give the cause: %v", err)
+	}
+	wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
+}
