@@ -406,3 +406,37 @@ func TestMappingKilledConnection(t *testing.T) {
 	}
 	wantRows(t, db, `SELECT COUNT(*) FROM users`, "0")
 }
+
+// TestMappingBadAction: an action without a source object (a batch made
+// by hand) fails as its own action, after the ones before it are written.
+func TestMappingBadAction(t *testing.T) {
+	db := openSQLite(t)
+	exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
+	ds := dss.New[mUsers, mUsers]()
+	users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	users.DB = tx
+	newUser := func(id string, src any) dss.Action {
+		return dss.Action{Kind: dss.KindNew, Name: "new_users", Branch: "users", ID: id, Source: src}
+	}
+	batch := []dss.Action{
+		newUser("u1", &mUser{IDNumber: "u1", Name: "A"}),
+		newUser("u2", &mUser{IDNumber: "u2", Name: "B"}),
+		newUser("u3", nil),
+		newUser("u4", &mUser{IDNumber: "u4", Name: "D"}),
+		newUser("u5", &mUser{IDNumber: "u5", Name: "E"}),
+	}
+	err = users.Apply(context.Background(), batch)
+	var be *dss.BatchError
+	if !errors.As(err, &be) || be.Index != 2 || !strings.Contains(err.Error(), "no source object") {
+		t.Fatalf("Apply: %v, want the failure of action 3", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, db, `SELECT idnumber FROM users`, "u1", "u2")
+}

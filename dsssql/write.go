@@ -60,10 +60,22 @@ func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 	if !ok || (a.Branch != "" && a.Branch != m.branch) {
 		return m.errorf("%w: %s of branch %s", dss.ErrNotImplemented, a.Name, a.Branch)
 	}
-	w := &writer{m: m, r: r, c: c, ctx: ctx, batch: batch}
+	w := &writer{m: m, r: r, c: c, ctx: ctx, batch: batch, full: batch}
 	if err := w.plan(act); err != nil {
 		return err
 	}
+	if err := w.writeAll(); err != nil {
+		return err
+	}
+	if w.fail != nil {
+		return w.fail
+	}
+	return nil
+}
+
+// writeAll writes the actions of w.batch.
+func (w *writer) writeAll() error {
+	batch, r, m := w.batch, w.r, w.m
 	if len(batch) < minChunk && len(w.steps) == 1 {
 		// A few actions of one statement each: no savepoint, whose two
 		// round trips would triple the cost of a plan of alternating
@@ -73,9 +85,8 @@ func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 			if err := w.write(i, i+1); err != nil {
 				var re *rowError
 				if errors.As(err, &re) {
-					err = re.err
-				}
-				if r.d == Postgres {
+					err = re.err // a value that cannot be written: no statement ran
+				} else if r.d == Postgres {
 					err = fmt.Errorf("%w (the transaction is aborted)", err)
 				}
 				return &dss.BatchError{Index: i, Err: m.rowErr(&batch[i], err)}
@@ -104,6 +115,8 @@ type writer struct {
 	c     *config
 	ctx   context.Context
 	batch []dss.Action
+	full  []dss.Action    // the batch before stop cut it
+	fail  *dss.BatchError // the error of the action stop cut the batch at
 	steps []*step
 	// weight is the number of rows action i writes, roughly.
 	weight func(i int) int
@@ -242,12 +255,18 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 	for i := range w.batch {
 		a := &w.batch[i]
 		rv := reflect.ValueOf(a.Source)
+		var err error
+		var p *srcPlan
 		if !rv.IsValid() || rv.Kind() != reflect.Pointer || rv.IsNil() {
-			return &dss.BatchError{Index: i, Err: w.m.errorf("%s: the action has no source object", a.Name)}
+			err = errors.New("the action has no source object")
+		} else {
+			p, err = w.r.srcPlan(c, rv.Type())
 		}
-		p, err := w.r.srcPlan(c, rv.Type())
 		if err != nil {
-			return &dss.BatchError{Index: i, Err: w.m.errorf("%s: %w", a.Name, err)}
+			// The actions before it are written, then it fails.
+			w.stop(i, err)
+			srcs, objs = srcs[:i], objs[:i]
+			break
 		}
 		srcs[i], objs[i] = p, rv.Elem()
 	}
@@ -390,6 +409,13 @@ func utc(v any) any {
 	return v
 }
 
+// stop makes the batch end before action i, which fails with err once
+// the actions before it are written.
+func (w *writer) stop(i int, err error) {
+	w.batch = w.batch[:i]
+	w.fail = &dss.BatchError{Index: i, Err: w.m.rowErr(&w.full[i], err)}
+}
+
 // key returns the action's idnumber as the key column stores it.
 func (w *writer) key(a *dss.Action) (any, error) {
 	if w.c.key.kind == kindString {
@@ -422,7 +448,9 @@ func (w *writer) findRevived(scope []any) error {
 	for i := range w.batch {
 		k, err := w.key(&w.batch[i])
 		if err != nil {
-			return &dss.BatchError{Index: i, Err: w.m.rowErr(&w.batch[i], err)}
+			w.stop(i, err)
+			keys = keys[:i]
+			break
 		}
 		keys[i] = k
 	}
