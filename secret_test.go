@@ -36,6 +36,18 @@ type secTree struct {
 	Users *Branch[string, secUser]
 }
 
+// plainUser is secUser without the secret tags, for the trees that mark
+// the secret on one side only.
+type plainUser struct {
+	ID   string `dss:"idnumber"`
+	Name string `dss:"name"`
+	Hash string `dss:"password_hash"`
+}
+
+type plainTree struct {
+	Users *Branch[string, plainUser]
+}
+
 // secDest is a destination that holds users in memory and imports them
 // into the destination tree.
 type secDest struct {
@@ -69,7 +81,12 @@ func (m *secDest) Apply(ctx context.Context, batch []Action) error {
 		}
 		switch a.Kind {
 		case KindNew:
-			m.users[a.ID] = *a.Source.(*secUser)
+			switch u := a.Source.(type) {
+			case *secUser:
+				m.users[a.ID] = *u
+			case *plainUser:
+				m.users[a.ID] = secUser{ID: u.ID, Name: u.Name, Hash: u.Hash}
+			}
 		case KindOld:
 			delete(m.users, a.ID)
 		case KindUpdate:
@@ -426,4 +443,65 @@ func TestSecretSavedTree(t *testing.T) {
 	u, ok := back.Branches.Users.Get("2")
 	require.True(t, ok)
 	require.Equal(t, secUser{ID: "2", Name: "Two", Hash: marker + "-2-new", Token: marker + "-t2"}, *u)
+}
+
+// TestSecretMarkedOnOneSide: a field tagged secret in one tree's type
+// only, the destination's or the source's, is secret in the plan: redacted
+// when printed, left out of the saved plan (its source objects, its
+// updates, the destination's fingerprints), and taken from the source when
+// the plan is applied.
+func TestSecretMarkedOnOneSide(t *testing.T) {
+	recs := []Record{
+		{"idnumber": "2", "name": "Two", "password_hash": marker + "-2-new"},
+		{"idnumber": "3", "name": "Three", "password_hash": marker + "-3"},
+	}
+	for _, tc := range []struct {
+		name string
+		ds   func(m *secDest) secretDatastore
+	}{
+		{"destination", func(m *secDest) secretDatastore {
+			ds := New[plainTree, secTree]()
+			ds.Source.Branches.Users.Importer, ds.Dest.Branches.Users.Importer = Records(recs...), m.importer()
+			return ds
+		}},
+		{"source", func(m *secDest) secretDatastore {
+			ds := New[secTree, plainTree]()
+			ds.Source.Branches.Users.Importer, ds.Dest.Branches.Users.Importer = Records(recs...), m.importer()
+			return ds
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			m := &secDest{users: map[string]secUser{"2": {ID: "2", Name: "Two", Hash: marker + "-2-old"}}}
+			ds := tc.ds(m)
+			require.NoError(t, ds.Import(ctx))
+			plan, err := ds.Plan()
+			require.NoError(t, err)
+			require.Len(t, plan.Actions, 2)
+			var printed bytes.Buffer
+			require.NoError(t, plan.Print(&printed))
+			noSecret(t, "Print", printed.Bytes())
+			data, err := json.Marshal(plan)
+			require.NoError(t, err)
+			noSecret(t, "the saved plan", data)
+
+			// A change of the destination's secret alone is no drift.
+			m.users["2"] = secUser{ID: "2", Name: "Two", Hash: marker + "-2-other"}
+			ds = tc.ds(m)
+			require.NoError(t, ds.Import(ctx))
+			var back Plan
+			require.NoError(t, json.Unmarshal(data, &back))
+			_, err = ds.Apply(ctx, &back, m)
+			require.NoError(t, err)
+			require.Equal(t, marker+"-2-new", m.users["2"].Hash)
+			require.Equal(t, marker+"-3", m.users["3"].Hash)
+		})
+	}
+}
+
+// secretDatastore is a Datastore of any trees.
+type secretDatastore interface {
+	Import(ctx context.Context) error
+	Plan() (*Plan, error)
+	Apply(ctx context.Context, p *Plan, tmpl Template, opts ...ApplyOption) (*Report, error)
 }
