@@ -51,7 +51,7 @@
 //     (OwnerID), and the element itself or another table's surrogate id,
 //     found by the element with a Lookup: Moodle's cohort_members(cohortid,
 //     userid), where userid is the id of the user whose idnumber is the
-//     element.
+//     element. A Join's Insert fills other columns of the rows it adds.
 //   - Scope is the rows the sync owns (auth = 'sis'): the import reads only
 //     them, updates and deletes touch only them, new rows get its values.
 //   - SoftDelete marks a row deleted instead of deleting it (deleted = 1);

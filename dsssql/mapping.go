@@ -117,6 +117,9 @@ type Join struct {
 	// Lookup, when set, says that Member holds a surrogate id of another
 	// table, found by the element: the user whose idnumber is the element.
 	Lookup *Lookup
+	// Insert is column -> value for other columns of the rows added, as
+	// the Mapping's Insert: {"timeadded": unixNow}.
+	Insert map[string]any
 }
 
 // Lookup finds the rows of a table by their key: the surrogate ID of the
@@ -219,6 +222,7 @@ type list struct {
 	lookupID      *column // Lookup.ID
 	lookupKey     *column // Lookup.Key
 	lookupScope   []konst
+	insert        []konst // Join.Insert
 }
 
 // konst is a column and a constant value.
@@ -325,6 +329,17 @@ func (m *Mapping) compile() (*config, error) {
 			l.lookupID = &column{name: lk.ID}
 			l.lookupKey = &column{name: lk.Key, attr: a.key, kind: k}
 			l.lookupScope = konsts(lk.Scope)
+		}
+		l.insert = konsts(j.Insert)
+		for col, v := range j.Insert {
+			if _, ok := v.(func() any); !ok {
+				if _, err := plainValue(v); err != nil {
+					bad("Lists[%q].Insert[%q] is %T: want a string, number, boolean, time, nil or func() any", a.key, col, v)
+				}
+			}
+			if col == j.Owner || col == j.Member {
+				bad("Lists[%q].Insert sets %q, which holds the owner or the element", a.key, col)
+			}
 		}
 		c.lists = append(c.lists, l)
 		c.actions["add_"+a.key+"_to_"+m.branch] = action{kind: dss.KindAdd, list: l}

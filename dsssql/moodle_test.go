@@ -67,6 +67,7 @@ func mdlMappings(ds *dss.Datastore[mdlTree, mdlTree], now func() any) []*dsssql.
 	cohorts.Lists = map[string]dsssql.Join{"members": {
 		Table: "mdl_cohort_members", Owner: "cohortid", Member: "userid", OwnerID: "id",
 		Lookup: &dsssql.Lookup{Table: "mdl_user", ID: "id", Key: "idnumber", Scope: map[string]any{"auth": "sis", "deleted": 0}},
+		Insert: map[string]any{"timeadded": now},
 	}}
 	groups := dsssql.Map(ds.Dest.Branches.Groups, "grp", "idnumber")
 	groups.Lists = map[string]dsssql.Join{"members": {Table: "group_members", Owner: "group_idnumber", Member: "user_idnumber"}}
@@ -133,13 +134,13 @@ func TestMappingMoodle(t *testing.T) {
 			return recs
 		}
 		usersQ := `SELECT id, auth, deleted, idnumber, firstname, lang, timecreated, timemodified FROM mdl_user`
-		membersQ := `SELECT c.idnumber, u.idnumber, u.auth FROM mdl_cohort_members m JOIN mdl_cohort c ON c.id = m.cohortid JOIN mdl_user u ON u.id = m.userid`
+		membersQ := `SELECT c.idnumber, u.idnumber, u.auth, m.timeadded FROM mdl_cohort_members m JOIN mdl_cohort c ON c.id = m.cohortid JOIN mdl_user u ON u.id = m.userid`
 
 		step("first run", 3+2+1, []dss.Record{user("u1", "Ada"), user("u2", "Bob"), user("u3", "Cy")},
 			append(cohort("c1", "u1", "u2"), cohort("c2")...), group("g1", "u1", "u3"))
 		wantRows(t, db, usersQ,
 			"1|manual|0|u1|Not|en|0|0", "2|sis|0|u1|Ada|en|1000|1000", "3|sis|0|u2|Bob|en|1000|1000", "4|sis|0|u3|Cy|en|1000|1000")
-		wantRows(t, db, membersQ, "c1|u1|sis", "c1|u2|sis")
+		wantRows(t, db, membersQ, "c1|u1|sis|1000", "c1|u2|sis|1000")
 		wantRows(t, db, `SELECT group_idnumber, user_idnumber FROM group_members`, "g1|u1", "g1|u3")
 
 		clock = 2000
@@ -147,7 +148,7 @@ func TestMappingMoodle(t *testing.T) {
 			cohort("c1", "u1"), group("g1", "u1", "u3"))
 		wantRows(t, db, usersQ,
 			"1|manual|0|u1|Not|en|0|0", "2|sis|0|u1|Ada|en|1000|1000", "3|sis|1|u2|Bob|en|1000|2000", "4|sis|0|u3|Cy|en|1000|1000")
-		wantRows(t, db, membersQ, "c1|u1|sis")
+		wantRows(t, db, membersQ, "c1|u1|sis|1000")
 		wantRows(t, db, `SELECT idnumber FROM mdl_cohort`, "c1")
 
 		clock = 3000
@@ -155,7 +156,7 @@ func TestMappingMoodle(t *testing.T) {
 			cohort("c1", "u1", "u2"), group("g1", "u1", "u2", "u3"))
 		wantRows(t, db, usersQ,
 			"1|manual|0|u1|Not|en|0|0", "2|sis|0|u1|Ada|en|1000|1000", "3|sis|0|u2|Robert|en|3000|3000", "4|sis|0|u3|Cy|en|1000|1000")
-		wantRows(t, db, membersQ, "c1|u1|sis", "c1|u2|sis")
+		wantRows(t, db, membersQ, "c1|u1|sis|1000", "c1|u2|sis|3000")
 		wantRows(t, db, `SELECT group_idnumber, user_idnumber FROM group_members`, "g1|u1", "g1|u2", "g1|u3")
 
 		clock = 4000

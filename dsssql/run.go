@@ -235,6 +235,7 @@ func (m *Mapping) check(ctx context.Context, r *runState, c *config) error {
 		if ci, ok := col(l.join.Table, jt, l.member.name, memberKind, false, what+" (Member)"); ok {
 			fill(l.member, ci)
 		}
+		konstType(l.join.Table, jt, l.insert, what+" (Insert)")
 	}
 	if len(problems) > 0 {
 		return m.declError(problems)
@@ -318,7 +319,11 @@ func (m *Mapping) buildOps(r *runState, c *config) {
 	o.joinOwner = map[*list]*op{}
 	for _, l := range c.lists {
 		pair := []opCol{oc(l.owner), oc(l.member)}
-		o.joinInsert[l] = &op{kind: opInsert, table: l.join.Table, cols: pair}
+		ji := &op{kind: opInsert, table: l.join.Table, cols: pair}
+		for _, k := range l.insert {
+			ji.cols = append(ji.cols, kc(k))
+		}
+		o.joinInsert[l] = ji
 		o.joinDelete[l] = &op{kind: opDelete, table: l.join.Table, cols: pair}
 		o.joinOwner[l] = &op{kind: opDelete, table: l.join.Table, cols: pair[:1]}
 	}

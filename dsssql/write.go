@@ -223,6 +223,13 @@ func (w *writer) plan(act action) error {
 		}
 		ownersOf := w.resolveOwners(l)
 		membersOf := w.resolveMembers(l, func(i int) []any { return []any{w.batch[i].Value} })
+		var extra []any
+		if act.kind == dss.KindAdd {
+			var err error
+			if extra, err = w.values(l.insert, "Lists["+strconv.Quote(l.attr)+"].Insert"); err != nil {
+				return err
+			}
+		}
 		w.steps = []*step{{o: jo,
 			resolve: func(s, e int) error {
 				if err := ownersOf(s, e); err != nil {
@@ -239,7 +246,8 @@ func (w *writer) plan(act action) error {
 				if err != nil {
 					return err
 				}
-				add(owner, member)
+				w.buf = append(append(w.buf[:0], owner, member), extra...)
+				add(w.buf...)
 				return nil
 			}}}
 	}
@@ -292,16 +300,9 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 		}
 		return vals, nil
 	}
-	inserts := make([]any, len(c.insert))
-	for i, k := range c.insert {
-		inserts[i] = k.val
-		if f, ok := k.val.(func() any); ok {
-			v, err := plainValue(f())
-			if err != nil {
-				return w.m.errorf("Insert[%q]: %w", k.col, err)
-			}
-			inserts[i] = utc(v)
-		}
+	inserts, err := w.values(c.insert, "Insert")
+	if err != nil {
+		return err
 	}
 	if c.live != nil {
 		consts := append([]any{c.live.val}, inserts...)
@@ -371,6 +372,10 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 				}})
 		}
 		membersOf := w.resolveMembers(l, elems)
+		extra, err := w.values(l.insert, "Lists["+strconv.Quote(l.attr)+"].Insert")
+		if err != nil {
+			return err
+		}
 		w.steps = append(w.steps, &step{o: o.joinInsert[l],
 			resolve: func(s, e int) error {
 				if err := ownersOf(s, e); err != nil {
@@ -392,7 +397,8 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 					if err != nil {
 						return err
 					}
-					add(owner, member)
+					w.buf = append(append(w.buf[:0], owner, member), extra...)
+					add(w.buf...)
 				}
 				return nil
 			}})
@@ -407,6 +413,22 @@ func utc(v any) any {
 		return t.UTC()
 	}
 	return v
+}
+
+// values returns the values of ks for this batch: a func() any is called.
+func (w *writer) values(ks []konst, what string) ([]any, error) {
+	vals := make([]any, len(ks))
+	for i, k := range ks {
+		vals[i] = k.val
+		if f, ok := k.val.(func() any); ok {
+			v, err := plainValue(f())
+			if err != nil {
+				return nil, w.m.errorf("%s[%q]: %w", what, k.col, err)
+			}
+			vals[i] = utc(v)
+		}
+	}
+	return vals, nil
 }
 
 // stop makes the batch end before action i, which fails with err once
