@@ -406,7 +406,7 @@ type runner struct {
 // spent, and the destination no longer as imported, from the first call on.
 func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig, obs *observer) (*Report, error) {
 	x := &runner{ctx: ctx, s: s, d: d, p: p, actions: actions, tmpl: tmpl, redact: redact, cfg: cfg, obs: obs,
-		start: time.Now(), results: make(chan result, cfg.workers),
+		start: time.Now(), results: make(chan result, 1),
 		r: &Report{Plan: actions, NotImplemented: map[string]int{}, reached: make([]bool, len(actions))}}
 	x.limiter, _ = tmpl.(batchLimiter)
 	x.cfg.retry = cfg.retry.withDefaults()

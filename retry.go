@@ -96,14 +96,13 @@ func (p RetryPolicy) delay(err error, attempts int, since time.Time) (time.Durat
 	if !errors.As(err, &te) || attempts >= p.Attempts {
 		return 0, false
 	}
-	d := p.Wait
+	d := min(p.Wait, p.MaxWait)
 	for i := 1; i < attempts && d < p.MaxWait; i++ {
-		d *= 2
+		d = min(d, p.MaxWait/2) * 2 // never past MaxWait, never overflowing
 	}
-	d = min(d, p.MaxWait)
 	d = d/2 + rand.N(d/2+1)
 	d = max(d, te.After)
-	if time.Since(since)+d > p.MaxTime {
+	if left := p.MaxTime - time.Since(since); d > left {
 		return 0, false
 	}
 	return d, true

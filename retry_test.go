@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -227,4 +228,37 @@ func TestApplyRetryJitter(t *testing.T) {
 		}
 		require.Greater(t, len(retried), 5, "the retries are spread")
 	})
+}
+
+// TestRetryDelayBounds: whatever the policy and the server's Retry-After,
+// the wait is within the policy's bounds and never overflows.
+func TestRetryDelayBounds(t *testing.T) {
+	tmp := Temporary(errors.New("503"))
+	huge := RetryAfter(errors.New("503"), time.Duration(math.MaxInt64))
+	for _, tt := range []struct {
+		name     string
+		p        RetryPolicy
+		err      error
+		attempts int
+		ok       bool
+		lo, hi   time.Duration
+	}{
+		{"first wait", DefaultRetryPolicy, tmp, 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"capped", DefaultRetryPolicy, tmp, 4, true, 400 * time.Millisecond, 800 * time.Millisecond},
+		{"huge policy", RetryPolicy{Attempts: 1000, Wait: time.Second, MaxWait: math.MaxInt64, MaxTime: math.MaxInt64}, tmp, 999, true, math.MaxInt64 / 4, math.MaxInt64},
+		{"MaxWait below Wait", RetryPolicy{Attempts: 5, Wait: time.Hour, MaxWait: time.Second, MaxTime: time.Hour}, tmp, 3, true, time.Second / 2, time.Second},
+		{"huge Retry-After", DefaultRetryPolicy, huge, 1, false, 0, 0},
+		{"negative Retry-After", DefaultRetryPolicy, RetryAfter(errors.New("503"), -time.Hour), 1, true, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"attempts spent", DefaultRetryPolicy, tmp, 5, false, 0, 0},
+		{"not temporary", DefaultRetryPolicy, errors.New("400"), 1, false, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 100 {
+				d, ok := tt.p.withDefaults().delay(tt.err, tt.attempts, time.Now())
+				require.Equal(t, tt.ok, ok)
+				require.GreaterOrEqual(t, d, tt.lo)
+				require.LessOrEqual(t, d, tt.hi)
+			}
+		})
+	}
 }
