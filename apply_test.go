@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -311,17 +312,22 @@ func phaseOf(plan []Action) []int {
 // checker is a Template safe for concurrent use that checks, under the
 // race detector, the ordering Workers promises: no two calls on one object
 // at once, each object's actions in plan order, no action before every
-// action of the phases before it returned. Each call takes latency, on
-// the fake clock of a synctest bubble.
+// action of the phases before it was done with. Each call takes latency
+// (or vary's), on the fake clock of a synctest bubble.
 type checker struct {
 	latency time.Duration
-	before  func(ctx context.Context, a Action) error // called with each batch's first action, may fail it
+	vary    func(a Action) time.Duration // the latency of a batch by its first action, if set
+	// fail, if set, is asked for each action of a batch in turn; its
+	// first error stops the batch there (a *BatchError), and errPanicNow
+	// makes the call panic.
+	fail func(a Action) error
 
 	mu         sync.Mutex
 	index      map[string]int // action message -> plan index
 	phase      []int
 	phaseSize  []int
 	phaseDone  []int
+	done       map[int]bool        // plan index -> the action will not be called again
 	busy       map[string]bool     // branch/idnumber -> a call on it runs
 	last       map[string]int      // branch/idnumber -> plan index of its last action called
 	calls      [][]string          // the batches, in the order they started
@@ -331,8 +337,10 @@ type checker struct {
 	violations []string
 }
 
+var errPanicNow = errors.New("panic now")
+
 func newChecker(plan []Action, latency time.Duration) *checker {
-	c := &checker{latency: latency, index: map[string]int{}, phase: phaseOf(plan),
+	c := &checker{latency: latency, index: map[string]int{}, phase: phaseOf(plan), done: map[int]bool{},
 		busy: map[string]bool{}, last: map[string]int{}, maxPhase: map[int]int{}, seq: map[string][]string{}}
 	for i, a := range plan {
 		c.index[a.String()] = i
@@ -349,10 +357,32 @@ func (c *checker) Concurrent() bool { return true }
 
 func (c *checker) Apply(ctx context.Context, batch []Action) error {
 	c.enter(batch)
-	defer c.exit(batch)
-	time.Sleep(c.latency)
-	if c.before != nil {
-		return c.before(ctx, batch[0])
+	decided := len(batch) // the actions dss will not call again
+	tried := len(batch)   // the actions the call got to
+	defer func() { c.exit(batch, decided, tried) }()
+	d := c.latency
+	if c.vary != nil {
+		d = c.vary(batch[0])
+	}
+	time.Sleep(d)
+	if c.fail == nil {
+		return nil
+	}
+	for k, a := range batch {
+		err := c.fail(a)
+		tried = k + 1
+		var te *TemporaryError
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, errPanicNow):
+			panic(a.String()) // fails the whole batch
+		case errors.As(err, &te):
+			decided = k // retried from k
+		default:
+			decided = k + 1
+		}
+		return &BatchError{Index: k, Err: err}
 	}
 	return nil
 }
@@ -371,11 +401,9 @@ func (c *checker) enter(batch []Action) {
 		obj := a.Branch + "/" + a.ID
 		names = append(names, a.Name+":"+a.ID)
 		c.busy[obj] = true
-		if last, ok := c.last[obj]; ok && last >= i {
+		if last, ok := c.last[obj]; ok && last > i || ok && last == i && c.done[i] {
 			c.violations = append(c.violations, fmt.Sprintf("%s (action %d) after action %d", a, i, last))
 		}
-		c.last[obj] = i
-		c.seq[obj] = append(c.seq[obj], a.String())
 		for p := range c.phase[i] {
 			if c.phaseDone[p] < c.phaseSize[p] {
 				c.violations = append(c.violations, fmt.Sprintf("%s started before phase %d ended", a, p))
@@ -388,13 +416,22 @@ func (c *checker) enter(batch []Action) {
 	c.maxPhase[p] = max(c.maxPhase[p], c.inflight)
 }
 
-func (c *checker) exit(batch []Action) {
+func (c *checker) exit(batch []Action, decided, tried int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inflight--
-	for _, a := range batch {
-		delete(c.busy, a.Branch+"/"+a.ID)
-		c.phaseDone[c.phase[c.index[a.String()]]]++
+	for k, a := range batch {
+		obj := a.Branch + "/" + a.ID
+		delete(c.busy, obj)
+		i := c.index[a.String()]
+		if k < tried {
+			c.last[obj] = i
+			c.seq[obj] = append(c.seq[obj], a.String())
+		}
+		if k < decided && !c.done[i] {
+			c.done[i] = true
+			c.phaseDone[c.phase[i]]++
+		}
 	}
 }
 
@@ -658,4 +695,122 @@ func TestApplyWorkersProgress(t *testing.T) {
 		require.Equal(t, 51, batches)
 		require.Equal(t, 1, retries)
 	})
+}
+
+// TestApplyWorkersRandom: random plans of every kind of action, applied on
+// random workers and batch sizes through a template whose calls take
+// random times and fail at random (temporary once or twice, for good, or
+// by panicking), keep every ordering promise and an exact report.
+func TestApplyWorkersRandom(t *testing.T) {
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rng := mrand.New(mrand.NewPCG(seed, 18))
+				pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+				user := func(id int) Record {
+					var tags []string
+					for _, tag := range []string{"a", "b", "c"} {
+						if rng.IntN(2) == 0 {
+							tags = append(tags, tag)
+						}
+					}
+					return Record{"idnumber": fmt.Sprintf("%02d", id), "name": pick("Ada", "Bob", "Cy"),
+						"email": pick("x@e", "y@e"), "department": pick("", "d1", "d2", "d3"), "tags": tags}
+				}
+				var src, dst, groups []Record
+				for id := range 40 {
+					if rng.IntN(4) > 0 {
+						src = append(src, user(id))
+					}
+					if rng.IntN(4) > 0 {
+						dst = append(dst, user(id))
+					}
+				}
+				for _, g := range []string{"d1", "d2", "d4"} {
+					if rng.IntN(3) > 0 {
+						var members []string
+						for range rng.IntN(6) {
+							members = append(members, fmt.Sprintf("%02d", rng.IntN(40)))
+						}
+						slices.Sort(members)
+						groups = append(groups, Record{"idnumber": g, "members": slices.Compact(members)})
+					}
+				}
+				ds, _ := newDatastore(t, src, dst, groups)
+				open := Guard{MaxDeletes: -1, MaxDeleteFraction: 1, MaxRemoves: -1, MaxRemoveFraction: 1, AllowEmptySource: true}
+				ds.Dest.Branches.Users.Guard, ds.Dest.Branches.Groups.Guard = open, open
+				p := mustPlan(t, ds)
+				if len(p.Actions) == 0 {
+					return
+				}
+				const (
+					ok = iota
+					temporary
+					final
+					panics
+				)
+				fate := make([]int, len(p.Actions))
+				for i := range fate {
+					switch n := rng.IntN(100); {
+					case n < 10:
+						fate[i] = temporary
+					case n < 14:
+						fate[i] = final
+					case n < 16:
+						fate[i] = panics
+					}
+				}
+				c := newChecker(p.Actions, 0)
+				latency := make([]time.Duration, len(p.Actions))
+				for i := range latency {
+					latency[i] = time.Duration(rng.IntN(4)) * time.Millisecond
+				}
+				c.vary = func(a Action) time.Duration { return latency[c.index[a.String()]] }
+				var mu sync.Mutex
+				calls := map[int]int{}
+				c.fail = func(a Action) error {
+					i := c.index[a.String()]
+					mu.Lock()
+					defer mu.Unlock()
+					calls[i]++
+					switch fate[i] {
+					case temporary:
+						if calls[i] <= 1+i%2 {
+							return RetryAfter(errors.New("503"), time.Duration(i%3)*time.Millisecond)
+						}
+					case final:
+						return errors.New("400")
+					case panics:
+						return errPanicNow
+					}
+					return nil
+				}
+				workers := []int{1, 2, 3, 8}[rng.IntN(4)]
+				opts := []ApplyOption{Workers(workers), BatchSize([]int{1, 2, 5, 1000}[rng.IntN(4)])}
+				stop := rng.IntN(4) == 0
+				if stop {
+					opts = append(opts, StopOnError())
+				}
+				r, err := ds.Apply(context.Background(), p, c, opts...)
+				checkReport(t, r)
+				require.Empty(t, c.violations)
+				failed := map[int]bool{}
+				for _, f := range r.Failed {
+					failed[f.index] = true
+				}
+				for i, f := range fate {
+					if (f == final || f == panics) && r.reached[i] {
+						require.True(t, failed[i], "action %d", i)
+					}
+					if f == temporary && r.reached[i] && !failed[i] {
+						require.Equal(t, 2+i%2, calls[i], "action %d was applied on its last call", i)
+					}
+				}
+				require.Equal(t, len(r.Failed) > 0, err != nil)
+				if !stop {
+					require.Empty(t, r.NotApplied())
+				}
+			})
+		})
+	}
 }
