@@ -440,3 +440,31 @@ func TestMappingBadAction(t *testing.T) {
 	}
 	wantRows(t, db, `SELECT idnumber FROM users`, "u1", "u2")
 }
+
+type secretUser struct {
+	IDNumber string `dss:"idnumber"`
+	Email    string `dss:"email,secret"`
+}
+
+type secretUsers struct {
+	Users *dss.Branch[string, secretUser]
+}
+
+// TestMappingSecretWithheld: a secret attribute's values stay out of
+// errors even with ShowValues, on every database.
+func TestMappingSecretWithheld(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE)`)
+		ds := dss.New[secretUsers, secretUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(
+			dss.Record{"idnumber": "u1", "email": "secret.mail@example.com"},
+			dss.Record{"idnumber": "u2", "email": "secret.mail@example.com"})
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		users.ShowValues = true
+		ds.Dest.Branches.Users.Importer = users
+		_, _, err := syncRun(t, db, ds, users)
+		if err == nil || !strings.Contains(err.Error(), `new_users idnumber "u2"`) || strings.Contains(err.Error(), "secret.mail") {
+			t.Errorf("Apply: %v, want the failure of u2 without the value", err)
+		}
+	})
+}

@@ -366,7 +366,7 @@ func (r *runState) srcPlan(c *config, t reflect.Type) (*srcPlan, error) {
 
 // value returns v, a field's value or an action's Value, as column cl
 // stores it.
-func (m *Mapping) value(cl *column, v any) (any, error) {
+func (m *Mapping) value(cl *column, v any, showValue bool) (any, error) {
 	x, err := plainValue(v)
 	if err != nil || x == nil {
 		return x, err
@@ -379,7 +379,7 @@ func (m *Mapping) value(cl *column, v any) (any, error) {
 		return x, nil
 	}
 	show := func() string {
-		if m.ShowValues && !cl.a.secret {
+		if showValue && !cl.a.secret {
 			return " " + t.Format(time.RFC3339Nano)
 		}
 		return ""

@@ -61,6 +61,7 @@ func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 		return m.errorf("%w: %s of branch %s", dss.ErrNotImplemented, a.Name, a.Branch)
 	}
 	w := &writer{m: m, r: r, c: c, ctx: ctx, batch: batch, full: batch}
+	w.show = w.mayShow()
 	if err := w.plan(act); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 
 // writeAll writes the actions of w.batch.
 func (w *writer) writeAll() error {
-	batch, r, m := w.batch, w.r, w.m
+	batch, r := w.batch, w.r
 	if len(batch) < minChunk && len(w.steps) == 1 {
 		// A few actions of one statement each: no savepoint, whose two
 		// round trips would triple the cost of a plan of alternating
@@ -89,7 +90,7 @@ func (w *writer) writeAll() error {
 				} else if r.d == Postgres {
 					err = fmt.Errorf("%w (the transaction is aborted)", err)
 				}
-				return &dss.BatchError{Index: i, Err: m.rowErr(&batch[i], err)}
+				return &dss.BatchError{Index: i, Err: w.rowErr(&batch[i], err)}
 			}
 		}
 		return nil
@@ -116,6 +117,7 @@ type writer struct {
 	ctx   context.Context
 	batch []dss.Action
 	full  []dss.Action    // the batch before stop cut it
+	show  bool            // errors may show values (mayShow)
 	fail  *dss.BatchError // the error of the action stop cut the batch at
 	steps []*step
 	// weight is the number of rows action i writes, roughly.
@@ -177,7 +179,7 @@ func (w *writer) plan(act action) error {
 		w.steps = []*step{{o: o.update[cl], consts: append(stamps[:len(stamps):len(stamps)], live...),
 			rows: func(i int, add func(...any)) error {
 				a := &w.batch[i]
-				v, err := w.m.value(cl, a.Value)
+				v, err := w.m.value(cl, a.Value, w.show)
 				if err != nil {
 					return err
 				}
@@ -292,7 +294,7 @@ func (w *writer) planNew(stamps, scope, live []any) error {
 	}
 	attrs := func(i int, vals []any) ([]any, error) {
 		for k, cl := range c.cols {
-			v, err := w.m.value(cl, objs[i].Field(srcs[i].cols[k]).Interface())
+			v, err := w.m.value(cl, objs[i].Field(srcs[i].cols[k]).Interface(), w.show)
 			if err != nil {
 				return nil, err
 			}
@@ -435,7 +437,7 @@ func (w *writer) values(ks []konst, what string) ([]any, error) {
 // the actions before it are written.
 func (w *writer) stop(i int, err error) {
 	w.batch = w.batch[:i]
-	w.fail = &dss.BatchError{Index: i, Err: w.m.rowErr(&w.full[i], err)}
+	w.fail = &dss.BatchError{Index: i, Err: w.rowErr(&w.full[i], err)}
 }
 
 // key returns the action's idnumber as the key column stores it.
@@ -684,7 +686,7 @@ func (w *writer) chunk(s, e int) error {
 		return nil
 	}
 	fail := func(i int, err error) error {
-		return &dss.BatchError{Index: i, Err: w.m.rowErr(&w.batch[i], err)}
+		return &dss.BatchError{Index: i, Err: w.rowErr(&w.batch[i], err)}
 	}
 	if cerr := w.ctx.Err(); cerr != nil {
 		return fail(s, err)
@@ -710,7 +712,7 @@ func (w *writer) chunk(s, e int) error {
 		}
 		if f < 0 {
 			return &dss.BatchError{Index: s, Err: w.m.errorf("%s: actions %d to %d fail together, each alone does not: %w",
-				w.batch[s].Name, s+1, e, w.m.hide(err))}
+				w.batch[s].Name, s+1, e, w.hide(err))}
 		}
 	} else {
 		f = s
@@ -839,16 +841,16 @@ func (w *writer) prepare(o *op, n int) (*prepared, error) {
 }
 
 // rowErr is the error of action a.
-func (m *Mapping) rowErr(a *dss.Action, err error) error {
-	return fmt.Errorf("dsssql: %s idnumber %s (table %s): %w", a.Name, m.showKey(a.ID), m.table, m.hide(err))
+func (w *writer) rowErr(a *dss.Action, err error) error {
+	return fmt.Errorf("dsssql: %s idnumber %s (table %s): %w", a.Name, w.m.showKey(a.ID), w.m.table, w.hide(err))
 }
 
 // hide withholds the text of a MySQL error, which may quote the row's
 // values ("Duplicate entry 'ada@example.com' for key 'email'"), unless
-// ShowValues is set: the error keeps its number and SQLSTATE, and
+// values may be shown: the error keeps its number and SQLSTATE, and
 // unwraps to the driver's error.
-func (m *Mapping) hide(err error) error {
-	if (m.ShowValues && !m.secret()) || m.run == nil || m.run.d != MySQL {
+func (w *writer) hide(err error) error {
+	if w.show || w.r.d != MySQL {
 		return err
 	}
 	var re *rowError
@@ -864,15 +866,33 @@ func (m *Mapping) hide(err error) error {
 	return err
 }
 
-// secret reports whether an attribute of the Mapping is secret: then no
-// error shows a value, whatever ShowValues says.
-func (m *Mapping) secret() bool {
-	for _, cl := range m.cfg.cols {
+// mayShow reports whether the batch's values may be shown in errors:
+// ShowValues is set and no attribute of the batch is secret, in the
+// Mapping's object type (those it writes), in the source's, or in the
+// action (an update of a secret attribute).
+func (w *writer) mayShow() bool {
+	if !w.m.ShowValues {
+		return false
+	}
+	for _, cl := range w.c.cols {
 		if cl.a.secret {
-			return true
+			return false
 		}
 	}
-	return false
+	a := &w.batch[0]
+	if a.Secret {
+		return false
+	}
+	if t := reflect.TypeOf(a.Source); t != nil && t.Kind() == reflect.Pointer {
+		if o, err := objectType(t.Elem()); err == nil {
+			for _, cl := range w.c.cols {
+				if i, ok := o.byKey[cl.attr]; ok && o.attrs[i].secret {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // withheld is an error whose message is withheld.
