@@ -71,8 +71,8 @@ func emptySchema(t *testing.T, b backend) {
 	require.Contains(t, out, "nothing to do")
 }
 
-// TestBulkSyncConverges loads 12,000 users, more than one PostgreSQL
-// statement takes (chunkRows), then applies an export that renames, moves,
+// TestBulkSyncConverges loads 12,000 users, more than one of the
+// mappings' chunks holds (8,192 rows), then applies an export that renames, moves,
 // deletes and adds users by the hundred and empties a department. Each run
 // leaves exactly the export in the database, and the next has nothing to
 // do. On PostgreSQL, statement-level triggers count the first load's

@@ -118,16 +118,23 @@ func parseMySQL(dsn string) (parsedDSN, error) {
 		text += sep + u.RawQuery
 	}
 	parsed, err := mysql.ParseDSN(text)
-	if err == nil && parsed.User != config.User {
+	switch {
+	case err != nil:
+		err = errors.New("the MySQL driver refuses it: " + err.Error())
+	case parsed.User != config.User:
 		err = errors.New("a user name with a ':' is not supported")
+	case parsed.DBName == "":
+		err = errors.New("no database: mysql://user@host:3306/database")
 	}
 	var connector driver.Connector
 	if err == nil {
 		parsed.Passwd, _ = u.User.Password()
-		connector, err = mysql.NewConnector(parsed)
+		if connector, err = mysql.NewConnector(parsed); err != nil {
+			err = errors.New("the MySQL driver refuses it: " + err.Error())
+		}
 	}
 	if err != nil { // the text has no password: the reason may be shown
-		return parsedDSN{}, &dsnError{"-dsn: the MySQL driver refuses it: " + err.Error()}
+		return parsedDSN{}, &dsnError{"-dsn: " + err.Error()}
 	}
 	shown := url.URL{Scheme: "mysql", User: url.User(parsed.User), Host: parsed.Addr, Path: "/" + parsed.DBName}
 	return parsedDSN{dsssql.MySQL, connector, shown.String(), parsed.Passwd}, nil

@@ -222,15 +222,21 @@ func TestDSNPasswordFormsNeverPrinted(t *testing.T) {
 	}
 }
 
-// TestMySQLDSNRefusedParameter: the MySQL driver's reason for refusing a
-// parameter is shown (the text it read has no password).
-func TestMySQLDSNRefusedParameter(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-dsn", "mysql://nobody:S3cret@127.0.0.1:1/nodb?timeout=soon"}, &stdout, &stderr)
-	require.Equal(t, exitError, code)
-	require.Contains(t, stderr.String(), "the MySQL driver refuses it: ")
-	require.Contains(t, stderr.String(), `"soon"`)
-	require.NotContains(t, stdout.String()+stderr.String(), "S3cret")
+// TestMySQLDSNRefused: the reason a mysql:// URL is refused is shown (the
+// text the driver read has no password): a bad parameter, no database.
+func TestMySQLDSNRefused(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"mysql://nobody:S3cret@127.0.0.1:1/nodb?timeout=soon": `"soon"`,
+		"mysql://nobody:S3cret@127.0.0.1:1/":                  "no database: ",
+		"mysql://nobody:S3cret@127.0.0.1:1":                   "no database: ",
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"-dsn", dsn}, &stdout, &stderr)
+		require.Equal(t, exitError, code)
+		require.Contains(t, stderr.String(), "usersync: -dsn: ")
+		require.Contains(t, stderr.String(), want)
+		require.NotContains(t, stdout.String()+stderr.String(), "S3cret")
+	}
 }
 
 // TestDSNPasswordNotInAppliedLine: a run against PostgreSQL with a password
