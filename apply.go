@@ -372,6 +372,7 @@ type result struct {
 	woke    bool          // the wait before a retry is over
 	err     error         // the template's error
 	waitErr error         // the rate limiter's, when the template was not called
+	start   time.Time     // when the call began
 	took    time.Duration // how long the call took
 }
 
@@ -454,17 +455,18 @@ func (x *runner) phase(lo, hi int) {
 	}
 	x.ready = x.ready[:0]
 	x.pending = 0
+	all := make([]unit, 0, hi-lo) // one allocation; never grown, so &all[j] stays
 	for i := lo; i < hi; {
 		a := x.actions[i]
-		var u *unit
 		switch {
 		case a.Kind == KindError: // judge refuses a plan with one; never dispatch it
-			u = &unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipError}
+			all = append(all, unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipError})
 		case !takes(x.tmpl, a): // only with AllowPartial
-			u = &unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipNotImplemented}
+			all = append(all, unit{first: i, batch: x.actions[i : i+1 : i+1], skip: skipNotImplemented})
 		default:
-			u = x.cut(i, hi)
+			all = append(all, unit{first: i, batch: x.cut(i, hi)})
 		}
+		u := &all[len(all)-1]
 		if last != nil {
 			for _, b := range u.batch {
 				if prev := last[b.ID]; prev != nil && prev != u && prev.mark != u {
@@ -508,10 +510,10 @@ func (x *runner) phase(lo, hi int) {
 	}
 }
 
-// cut returns the unit of the batch that begins at plan index i, in a
-// phase that ends at hi: the run of actions of one name, cut to the
-// template's batch limit and BatchSize.
-func (x *runner) cut(i, hi int) *unit {
+// cut returns the batch that begins at plan index i, in a phase that ends
+// at hi: the run of actions of one name, cut to the template's batch limit
+// and BatchSize.
+func (x *runner) cut(i, hi int) []Action {
 	name := x.actions[i].Name
 	limit := x.cfg.batchSize
 	if x.limiter != nil {
@@ -523,7 +525,7 @@ func (x *runner) cut(i, hi int) *unit {
 	for end < hi && x.actions[end].Name == name && end-i < limit {
 		end++
 	}
-	return &unit{first: i, batch: x.actions[i:end:end]}
+	return x.actions[i:end:end]
 }
 
 // dispatch starts the call of u's batch: on a goroutine of its own with
@@ -542,12 +544,9 @@ func (x *runner) dispatch(u *unit) {
 	}
 	x.p.spent, x.d.state = true, stateApplied
 	u.calls++
-	if u.calls == 1 {
-		u.since = time.Now()
-	}
 	x.calls++
 	if x.cfg.workers == 1 {
-		x.results <- x.call(u)
+		x.done(x.call(u))
 		return
 	}
 	go func() { x.results <- x.call(u) }()
@@ -562,7 +561,7 @@ func (x *runner) call(u *unit) result {
 	}
 	start := time.Now()
 	err := call(x.ctx, x.tmpl, u.batch)
-	return result{u: u, err: err, took: time.Since(start)}
+	return result{u: u, err: err, start: start, took: time.Since(start)}
 }
 
 // retry waits d, then hands u back to be called again. With Workers the
@@ -667,16 +666,19 @@ func (x *runner) done(res result) {
 	}
 	x.r.Applied += applied
 	name := u.batch[0].Name
+	if u.calls == 1 {
+		u.since = res.start
+	}
 	if applied > 0 { // a new first action, called once, just now
 		u.first += applied
 		u.batch = u.batch[applied:]
-		u.calls, u.since, u.err, u.whole = 1, time.Now().Add(-res.took), nil, false
+		u.calls, u.since, u.err, u.whole = 1, res.start, nil, false
 	}
 	wait, retry := time.Duration(0), false
 	if cause != nil {
 		wait, retry = x.cfg.retry.delay(cause, u.calls, u.since)
 	}
-	x.obs.batch(x.d, name, n, x.r.Attempted, len(x.actions), res.took, time.Since(x.start), res.err, retry, wait)
+	x.obs.batch(x.d, name, n, x.r.Attempted, len(x.actions), res.took, x.start, res.err, retry, wait)
 	switch {
 	case cause == nil:
 		x.finish(u)

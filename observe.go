@@ -83,7 +83,7 @@ func (o *observer) planned(p *Plan, d time.Duration) {
 // batch is called after each call of the template, from Apply's own
 // goroutine, however many workers call the template: done never goes
 // back. retry says whether the call will be made again after wait.
-func (o *observer) batch(d *tree, name string, n, done, total int, took, elapsed time.Duration, err error, retry bool, wait time.Duration) {
+func (o *observer) batch(d *tree, name string, n, done, total int, took time.Duration, start time.Time, err error, retry bool, wait time.Duration) {
 	if o.logging(slog.LevelDebug) {
 		attrs := []any{"tree", d.name, "action", name, "actions", n, "duration", took, errAttr(err)}
 		if retry {
@@ -92,7 +92,7 @@ func (o *observer) batch(d *tree, name string, n, done, total int, took, elapsed
 		o.log.Debug("dss: apply batch", attrs...)
 	}
 	if o != nil && o.progress != nil {
-		o.progress(Progress{Phase: "apply", Tree: d.name, Branch: name, Done: done, Total: total, Elapsed: elapsed})
+		o.progress(Progress{Phase: "apply", Tree: d.name, Branch: name, Done: done, Total: total, Elapsed: time.Since(start)})
 	}
 }
 
