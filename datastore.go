@@ -37,13 +37,15 @@ type Datastore[S, D any] struct {
 
 	// Logger, if set, gets a record of each phase: at Info, each tree's
 	// import (objects, time), the plan (counts per branch; a refused plan at
-	// Warn, with why) and the apply (applied, failed, not reached, time); at
-	// Debug, each branch's import (records, objects, time) and each call of
-	// the template (action, count, time). dss logs nothing without it.
+	// Warn, with why) and the apply (applied, failed, not reached, retries,
+	// time); at Debug, each branch's import (records, objects, time) and
+	// each call of the template (action, count, time, error, and retry_in
+	// when it will be retried). dss logs nothing without it.
 	Logger *slog.Logger
 	// Progress, if set, is called as a long phase goes: every 1024 records
 	// a branch imports, and after every call of the template. During
-	// Import it may be called from the two trees' goroutines at once. It
+	// Import it may be called from the two trees' goroutines at once;
+	// during Apply, from Apply's goroutine only, even with Workers. It
 	// must return quickly, and must not call the datastore's methods, which
 	// wait for the phase that calls it.
 	Progress func(Progress)
