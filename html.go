@@ -19,8 +19,10 @@ import (
 // allow, and says how many it leaves out; its verdict and counts are
 // always complete.
 const (
+	// PageMaxActions is the most actions a page holds.
 	PageMaxActions = 150_000
-	PageMaxBytes   = 12 << 20
+	// PageMaxBytes is about the most bytes the texts of a page's actions take.
+	PageMaxBytes = 12 << 20
 )
 
 // pageRowCost is what an action takes in the page beyond its texts: the

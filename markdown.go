@@ -91,7 +91,9 @@ func (p *Plan) WriteMarkdown(w io.Writer, opts MarkdownOptions) error {
 		default:
 			title += fmt.Sprintf(", the first %s listed", thousands(grp.shown))
 		}
-		fmt.Fprintf(out, "<details><summary>%s</summary>\n\n", html.EscapeString(title))
+		// The title is HTML: escaped, and with no @ that would mention someone.
+		title = strings.ReplaceAll(html.EscapeString(title), "@", "&#64;")
+		fmt.Fprintf(out, "<details><summary>%s</summary>\n\n", title)
 		if grp.shown > 0 {
 			block := lines[g][:grp.shown]
 			fence := codeFence(block)
@@ -200,7 +202,7 @@ func codeFence(lines []string) string {
 
 // mdEscape makes one line of printable text plain Markdown text: every ASCII
 // punctuation character is backslash-escaped, so that none starts emphasis,
-// a link, HTML, an entity or a table cell.
+// a link, HTML, an entity, a table cell or a mention.
 func mdEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

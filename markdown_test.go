@@ -81,6 +81,7 @@ func TestWriteMarkdownLimits(t *testing.T) {
 
 func TestWriteMarkdownHostile(t *testing.T) {
 	p := hostilePlan()
+	p.Actions = append(p.Actions, Action{Kind: KindOld, Name: "old_teams", Branch: "@everyone", ID: "@everyone"})
 	p.Actions = append(p.Actions, Action{Kind: KindUpdate, Name: "update_name", Branch: "users", ID: "fence", Attr: "name", Value: "````\n</details><script>x</script>", DestValue: "`"})
 	md := markdownOf(t, p, MarkdownOptions{})
 	// Outside its code blocks, the summary's only markup is its own.
@@ -96,7 +97,7 @@ func TestWriteMarkdownHostile(t *testing.T) {
 		case fence == "":
 			outside = append(outside, line)
 		default:
-			require.True(t, strings.HasPrefix(line, "new_users(") || strings.HasPrefix(line, "update_name(") ||
+			require.True(t, strings.HasPrefix(line, "new_users(") || strings.HasPrefix(line, "update_name(") || strings.HasPrefix(line, "old_teams(") ||
 				strings.HasPrefix(line, "add_members_to_groups("), "a line of a code block is not an action: %q", line)
 			require.NotContains(t, line, fence, "a line could end its code block")
 		}
@@ -107,6 +108,9 @@ func TestWriteMarkdownHostile(t *testing.T) {
 		text = strings.ReplaceAll(text, tag, "")
 	}
 	require.NotRegexp(t, `(^|[^\\])<`, text, "markup outside the code blocks")
+	require.NotRegexp(t, `(^|[^\\])@`, text, "a mention outside the code blocks")
+	require.Contains(t, text, "| \\@everyone | 0 | 0 | 0 | 0 | 1 | 0 |")
+	require.Contains(t, text, "&#64;everyone: old, 1 action")
 	require.Contains(t, text, `### dss plan: source\<\/title\>\<script\> → dest`)
 	require.Contains(t, text, `<summary>&lt;b&gt;groups&lt;/b&gt;: list changes, 9 actions</summary>`[len("<summary>"):len("<summary>")+30])
 	require.Contains(t, md, "update_name(idnumber='fence', attr=\"name\", value=\"````\\n</details><script>x</script>\")  # was \"`\"\n")
