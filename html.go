@@ -75,13 +75,16 @@ func cspHash(s string) string {
 // which a browser opens in about a second.
 //
 // It returns the first write error.
-func (p *Plan) WriteHTML(w io.Writer) error {
+func (p *Plan) WriteHTML(w io.Writer) error { return p.writeHTML(w, PageMaxActions, PageMaxBytes) }
+
+// writeHTML is WriteHTML within the limits given, which tests make small.
+func (p *Plan) writeHTML(w io.Writer, maxActions, maxBytes int) error {
 	r := newReview(p)
 	texts := make([][]actionText, len(r.groups))
 	for g := range texts {
-		texts[g] = make([]actionText, 0, min(len(r.groups[g].idx), PageMaxActions))
+		texts[g] = make([]actionText, 0, min(len(r.groups[g].idx), maxActions))
 	}
-	r.fit(PageMaxActions, PageMaxActions, PageMaxBytes, func(g, k int) int {
+	r.fit(maxActions, maxActions, maxBytes, func(g, k int) int {
 		t := r.text(r.groups[g].idx[k])
 		texts[g] = append(texts[g], t)
 		return t.size + pageRowCost
@@ -153,7 +156,7 @@ type pageGroup struct {
 var pageKinds = [...]Kind{KindNew, KindUpdate, KindAdd, KindRemove, KindOld}
 
 // barWidth is the width of the widest bar.
-const barWidth = 80
+const barWidth = 60
 
 func (r *review) pageData(state, title, reason string) pageData {
 	d := pageData{Source: fmtBare(r.p.Source), Dest: fmtBare(r.p.Dest), State: state, Title: title,
@@ -206,7 +209,7 @@ var pageBody = template.Must(template.New("page").Parse(`<body>
 <section id="counts"><h2>Actions per branch and kind</h2>
 <table class="counts"><thead><tr><th>branch</th><th>new</th><th>update</th><th>add</th><th>remove</th><th>old</th><th>unchanged objects</th></tr></thead>
 <tbody>{{range .Counts}}
-<tr><th scope="row">{{.Branch}}</th>{{range .Cells}}<td class="{{.Kind}}"><svg class="bar" width="80" height="10" aria-hidden="true"><rect width="{{.W}}" height="10"></rect></svg><span class="n">{{.N}}</span></td>{{end}}<td class="n">{{.Unchanged}}</td></tr>{{end}}
+<tr><th scope="row">{{.Branch}}</th>{{range .Cells}}<td class="{{.Kind}}"><svg class="bar" width="60" height="10" aria-hidden="true"><rect width="{{.W}}" height="10"></rect></svg><span class="n">{{.N}}</span></td>{{end}}<td class="n">{{.Unchanged}}</td></tr>{{end}}
 </tbody></table>{{if .Errors}}
 <p class="errors">{{.Errors}}</p>{{end}}{{if .Redacted}}
 <p class="note">Values show as [redacted]: the trees of this plan redact them (RedactValues).</p>{{end}}

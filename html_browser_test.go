@@ -219,6 +219,7 @@ func TestPage100kInBrowser(t *testing.T) {
 			u := pageFile(t, c.plan)
 			fi, err := os.Stat(strings.TrimPrefix(u, "file://"))
 			require.NoError(t, err)
+			require.Less(t, fi.Size(), int64(15<<20))
 			start := time.Now()
 			require.NoError(t, open(ctx, u))
 			loaded := time.Since(start)
