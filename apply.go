@@ -600,7 +600,7 @@ func (x *runner) fail(i int, err error) {
 
 // failHead fails u's first action, or its whole batch when its error
 // failed the whole batch, and returns how many failed.
-func (x *runner) failHead(u *unit, err error, whole bool) {
+func (x *runner) failHead(u *unit, err error, whole bool) int {
 	n := 1
 	if whole {
 		n = len(u.batch)
@@ -611,6 +611,7 @@ func (x *runner) failHead(u *unit, err error, whole bool) {
 	u.first += n
 	u.batch = u.batch[n:]
 	u.calls, u.err, u.whole = 0, nil, false
+	return n
 }
 
 // abandon finishes u when Apply stopped: an action that waited to be
@@ -690,9 +691,9 @@ func (x *runner) done(res result) {
 		if u.calls > 1 {
 			cause = fmt.Errorf("after %d calls: %w", u.calls, cause)
 		}
-		x.failHead(u, cause, whole)
+		n := x.failHead(u, cause, whole)
 		if x.cfg.stopOnError && x.stopErr == nil {
-			ae := x.r.Failed[len(x.r.Failed)-1]
+			ae := x.r.Failed[len(x.r.Failed)-n] // the batch's first failure
 			x.stopFail = &ae
 			x.stop(&ae)
 		}

@@ -814,3 +814,15 @@ func TestApplyWorkersRandom(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyStopOnErrorBatch: a batch that fails whole stops Apply at its
+// first action, and all its actions are failed.
+func TestApplyStopOnErrorBatch(t *testing.T) {
+	ds := newUsers(t, 3)
+	boom := errors.New("boom")
+	r, err := ds.Apply(context.Background(), mustPlan(t, ds),
+		TemplateFunc(func(context.Context, []Action) error { return boom }), StopOnError())
+	require.EqualError(t, err, "dss: apply source to dest: stopped at the first failure: dss: new_users(idnumber='000'): boom")
+	checkReport(t, r)
+	require.Len(t, r.Failed, 3)
+}
