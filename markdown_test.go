@@ -84,7 +84,27 @@ func TestWriteMarkdownHostile(t *testing.T) {
 	p.Actions = append(p.Actions, Action{Kind: KindOld, Name: "old_teams", Branch: "@everyone", ID: "@everyone"})
 	p.Actions = append(p.Actions, Action{Kind: KindUpdate, Name: "update_name", Branch: "users", ID: "fence", Attr: "name", Value: "````\n</details><script>x</script>", DestValue: "`"})
 	md := markdownOf(t, p, MarkdownOptions{})
-	// Outside its code blocks, the summary's only markup is its own.
+	text := markdownOutside(t, md, func(line string) bool {
+		return strings.HasPrefix(line, "new_users(") || strings.HasPrefix(line, "update_name(") ||
+			strings.HasPrefix(line, "old_teams(") || strings.HasPrefix(line, "add_members_to_groups(")
+	})
+	require.Contains(t, text, "| \\@everyone | 0 | 0 | 0 | 0 | 1 | 0 |")
+	require.Contains(t, text, "&#64;everyone: old, 1 action")
+	require.Contains(t, text, `### dss plan: source\<\/title\>\<script\> → dest`)
+	require.Contains(t, text, `<summary>&lt;b&gt;groups&lt;/b&gt;: list changes, 9 actions</summary>`[len("<summary>"):len("<summary>")+30])
+	require.Contains(t, md, "update_name(idnumber='fence', attr=\"name\", value=\"````\\n</details><script>x</script>\")  # was \"`\"\n")
+	require.Contains(t, md, "\n`````\nupdate_name")
+	for _, s := range []string{"\u2028", "\x00", "\x1b", "\u202e"} {
+		require.NotContains(t, md, s)
+	}
+}
+
+// markdownOutside checks that every line of the summary's code blocks is an
+// action's, that no line could end its block, and that outside them the
+// summary's only markup is its own and nothing mentions anyone; it returns
+// the text outside the code blocks, without the summary's own tags.
+func markdownOutside(t testing.TB, md string, action func(line string) bool) string {
+	t.Helper()
 	var outside []string
 	fence := ""
 	for line := range strings.Lines(md) {
@@ -97,8 +117,7 @@ func TestWriteMarkdownHostile(t *testing.T) {
 		case fence == "":
 			outside = append(outside, line)
 		default:
-			require.True(t, strings.HasPrefix(line, "new_users(") || strings.HasPrefix(line, "update_name(") || strings.HasPrefix(line, "old_teams(") ||
-				strings.HasPrefix(line, "add_members_to_groups("), "a line of a code block is not an action: %q", line)
+			require.True(t, action(line), "a line of a code block is not an action: %q", line)
 			require.NotContains(t, line, fence, "a line could end its code block")
 		}
 	}
@@ -109,15 +128,50 @@ func TestWriteMarkdownHostile(t *testing.T) {
 	}
 	require.NotRegexp(t, `(^|[^\\])<`, text, "markup outside the code blocks")
 	require.NotRegexp(t, `(^|[^\\])@`, text, "a mention outside the code blocks")
-	require.Contains(t, text, "| \\@everyone | 0 | 0 | 0 | 0 | 1 | 0 |")
-	require.Contains(t, text, "&#64;everyone: old, 1 action")
-	require.Contains(t, text, `### dss plan: source\<\/title\>\<script\> → dest`)
-	require.Contains(t, text, `<summary>&lt;b&gt;groups&lt;/b&gt;: list changes, 9 actions</summary>`[len("<summary>"):len("<summary>")+30])
-	require.Contains(t, md, "update_name(idnumber='fence', attr=\"name\", value=\"````\\n</details><script>x</script>\")  # was \"`\"\n")
-	require.Contains(t, md, "\n`````\nupdate_name")
-	for _, s := range []string{"\u2028", "\x00", "\x1b", "\u202e"} {
-		require.NotContains(t, md, s)
+	return text
+}
+
+// FuzzReviews writes the page and the summary of a plan whose names, ids and
+// values are the fuzzer's: the page has only its own two scripts and its
+// data holds each text as Print writes it; the summary's code blocks hold
+// only actions, and nothing outside them is markup.
+func FuzzReviews(f *testing.F) {
+	for _, h := range hostile {
+		f.Add("users", h, h)
 	}
+	f.Add("@team", "````", "`")
+	f.Add("</script>", "", "\u2028")
+	f.Fuzz(func(t *testing.T, branch, id, value string) {
+		p := &Plan{Source: branch, Dest: "dest", Actions: []Action{
+			{Kind: KindNew, Name: "new_" + branch, Branch: branch, ID: id},
+			{Kind: KindUpdate, Name: "update_name", Branch: branch, ID: id, Attr: "name", Value: value, DestValue: id},
+			{Kind: KindAdd, Name: "add_members_to_" + branch, Branch: branch, ID: id, Attr: value, Value: value},
+		}}
+		page := pageOf(t, p)
+		require.Equal(t, 2, strings.Count(page, "<script"))
+		require.Equal(t, 2, strings.Count(page, "</script"))
+		require.NotContains(t, page, "<!--")
+		groups := pageDataOf(t, page)
+		require.Len(t, groups, 3)
+		wantID := ""
+		if id != "" {
+			wantID = clip(fmtID(id))
+		}
+		require.Equal(t, wantID, groups[0].Rows[0].ID)
+		require.Equal(t, clip(fmtValue(value)), groups[1].Rows[0].New)
+		require.Equal(t, []string{clip(fmtValue(value))}, groups[2].Rows[0].Add)
+
+		md := markdownOf(t, p, MarkdownOptions{})
+		require.LessOrEqual(t, len(md), MarkdownMaxBytes)
+		markdownOutside(t, md, func(line string) bool {
+			for _, a := range p.Actions {
+				if strings.HasPrefix(line, fmtName(a.Name)+"(") {
+					return true
+				}
+			}
+			return false
+		})
+	})
 }
 
 func TestWriteMarkdownSecret(t *testing.T) {
