@@ -1,7 +1,10 @@
 package dsssql_test
 
 import (
+	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/datastoresync/dss"
@@ -203,5 +206,67 @@ func TestMappingSoftDeleteLists(t *testing.T) {
 		wantRows(t, db, `SELECT g, u FROM grp_members`, "g1|c", "g2|a")
 		wantRows(t, db, `SELECT COUNT(*) FROM grp WHERE suspended`, "0")
 		wantRows(t, db, `SELECT COUNT(*) FROM grp`, "2")
+	})
+}
+
+// TestMappingSurrogateIdsAfterRollback: a new cohort that fails makes its
+// chunk roll back and the cohorts before it be inserted again, with new
+// ids; their members must get the new ids, not those looked up before the
+// rollback.
+func TestMappingSurrogateIdsAfterRollback(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		for _, q := range mdlSchema(b) {
+			exec(t, db, q)
+		}
+		exec(t, db, `CREATE TABLE checked (id `+b.serial+`, idnumber VARCHAR(100) NOT NULL UNIQUE,
+			name VARCHAR(254) NOT NULL CHECK (name <> 'bad'), timemodified BIGINT NOT NULL DEFAULT 0)`)
+		exec(t, db, `CREATE TABLE checked_members (cohortid BIGINT NOT NULL REFERENCES checked (id),
+			userid BIGINT NOT NULL REFERENCES mdl_user (id), timeadded BIGINT NOT NULL DEFAULT 0)`)
+		ds := dss.New[mdlTree, mdlTree]()
+		ds.Source.Branches.Users.Importer = dss.Records(
+			dss.Record{"idnumber": "u1", "firstname": "A", "lastname": "B", "email": "e"},
+			dss.Record{"idnumber": "u2", "firstname": "C", "lastname": "D", "email": "f"})
+		var cohorts []dss.Record
+		for i := 1; i <= 6; i++ {
+			name := fmt.Sprintf("Cohort %d", i)
+			if i == 4 {
+				name = "bad"
+			}
+			id := fmt.Sprintf("c%d", i)
+			cohorts = append(cohorts, dss.Record{"idnumber": id, "name": name, "members": "u1"}, dss.Record{"idnumber": id, "members": "u2"})
+		}
+		ds.Source.Branches.Cohorts.Importer = dss.Records(cohorts...)
+		ds.Source.Branches.Groups.Importer = dss.Records()
+		ms := mdlMappings(ds, func() any { return 1 })
+		cohortsM := dsssql.Map(ds.Dest.Branches.Cohorts, "checked", "idnumber")
+		cohortsM.Lists = map[string]dsssql.Join{"members": {
+			Table: "checked_members", Owner: "cohortid", Member: "userid", OwnerID: "id",
+			Lookup: &dsssql.Lookup{Table: "mdl_user", ID: "id", Key: "idnumber", Scope: map[string]any{"auth": "sis", "deleted": 0}},
+		}}
+		ds.Dest.Branches.Cohorts.Importer = cohortsM
+		ctx := context.Background()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		ms[0].DB, cohortsM.DB, ms[2].DB = tx, tx, tx
+		if err := ds.Import(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ds.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := ds.Apply(ctx, plan, dss.Combine(ms[0], cohortsM, ms[2]))
+		if cerr := tx.Commit(); cerr != nil {
+			t.Fatal(cerr)
+		}
+		var ae *dss.ActionError
+		if !errors.As(err, &ae) || ae.Action.ID != "c4" || len(report.Failed) != 1 {
+			t.Fatalf("Apply: %v, want the failure of c4 alone", err)
+		}
+		wantRows(t, db, `SELECT c.idnumber, u.idnumber FROM checked_members m JOIN checked c ON c.id = m.cohortid JOIN mdl_user u ON u.id = m.userid`,
+			"c1|u1", "c1|u2", "c2|u1", "c2|u2", "c3|u1", "c3|u2", "c5|u1", "c5|u2", "c6|u1", "c6|u2")
 	})
 }

@@ -20,6 +20,9 @@ type runState struct {
 	stmts map[stmtKey]*prepared
 	srcs  map[reflect.Type]*srcPlan
 	im    *Importer // the import running, for Position
+	// ids are the surrogate ids looked up in this DB, by the column that
+	// holds them (OwnerID, Lookup.ID): key text -> id.
+	ids map[*column]map[string]any
 }
 
 // ops are the Mapping's statements, built once its schema is checked.
@@ -79,7 +82,8 @@ func (m *Mapping) ready(ctx context.Context) (*runState, *config, error) {
 	if d != Postgres && d != SQLite && d != MySQL {
 		return nil, nil, m.errorf("unknown dialect %v", d)
 	}
-	r := &runState{db: m.DB, d: d, stmts: map[stmtKey]*prepared{}, srcs: map[reflect.Type]*srcPlan{}}
+	r := &runState{db: m.DB, d: d, stmts: map[stmtKey]*prepared{}, srcs: map[reflect.Type]*srcPlan{},
+		ids: map[*column]map[string]any{}}
 	if err := m.check(ctx, r, c); err != nil {
 		return nil, nil, err
 	}

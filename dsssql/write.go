@@ -124,8 +124,6 @@ type writer struct {
 	weight func(i int) int
 	// For soft delete: the new objects whose row is there, marked deleted.
 	revived map[int]bool
-	// ids found by lookups: by table and key column, key text -> id.
-	ids  map[*column]map[string]any
 	buf  []any
 	rows []any // the rows of a step, reused
 }
@@ -499,21 +497,15 @@ func (w *writer) resolveOwners(l *list) func(s, e int) error {
 		if l.ownerID == nil {
 			return nil
 		}
-		keys := make([]any, 0, e-s)
+		var keys []any
 		for i := s; i < e; i++ {
 			k, err := w.key(&w.batch[i])
 			if err != nil {
 				return &rowError{i, err}
 			}
-			keys = append(keys, k)
+			keys = w.unknown(l.ownerID, keys, k)
 		}
-		scope := konstsOf(w.c.scope)
-		found, err := w.lookup(w.m.table, w.c.key, l.ownerID, scope, keys)
-		if err != nil {
-			return err
-		}
-		w.remember(l.ownerID, found)
-		return nil
+		return w.resolve(w.m.table, w.c.key, l.ownerID, konstsOf(w.c.scope), keys)
 	}
 }
 
@@ -531,28 +523,48 @@ func (w *writer) resolveMembers(l *list, elems func(i int) []any) func(s, e int)
 				if err != nil {
 					return &rowError{i, err}
 				}
-				keys = append(keys, v)
+				keys = w.unknown(l.lookupID, keys, v)
 			}
 		}
-		found, err := w.lookup(l.join.Lookup.Table, l.lookupKey, l.lookupID, l.lookupScope, keys)
-		if err != nil {
-			return err
-		}
-		w.remember(l.lookupID, found)
-		return nil
+		return w.resolve(l.join.Lookup.Table, l.lookupKey, l.lookupID, l.lookupScope, keys)
 	}
 }
 
-func (w *writer) remember(col *column, found map[string]any) {
-	if w.ids == nil {
-		w.ids = map[*column]map[string]any{}
+// unknown appends key to keys unless the id of the column col for it is
+// known already, or key is in keys.
+func (w *writer) unknown(col *column, keys []any, key any) []any {
+	ids := w.r.ids[col]
+	if ids == nil {
+		ids = map[string]any{}
+		w.r.ids[col] = ids
 	}
-	if w.ids[col] == nil {
-		w.ids[col] = map[string]any{}
+	t := keyText(key)
+	if _, ok := ids[t]; ok {
+		return keys
 	}
-	for k, v := range found {
-		w.ids[col][k] = v
+	ids[t] = nil // asked for: found below, or deleted again
+	return append(keys, key)
+}
+
+// resolve looks up the ids of keys and remembers those found: a row's
+// surrogate id stays the same to the end of the transaction (a revived
+// row keeps its own, and the plan deletes objects after every other
+// change). The ids not found are forgotten.
+func (w *writer) resolve(table string, key, col *column, scope []konst, keys []any) error {
+	if len(keys) == 0 {
+		return nil
 	}
+	found, err := w.lookup(table, key, col, scope, keys)
+	ids := w.r.ids[col]
+	for _, k := range keys {
+		t := keyText(k)
+		if id, ok := found[t]; ok && err == nil {
+			ids[t] = id
+		} else {
+			delete(ids, t)
+		}
+	}
+	return err
 }
 
 // ownerID returns what l's Owner column holds for action i.
@@ -561,7 +573,7 @@ func (w *writer) ownerID(l *list, i int) (any, error) {
 	if err != nil || l.ownerID == nil {
 		return key, err
 	}
-	id, ok := w.ids[l.ownerID][keyText(key)]
+	id, ok := w.r.ids[l.ownerID][keyText(key)]
 	if !ok {
 		return nil, fmt.Errorf("no row of %s with %s %s", w.m.table, w.c.key.name, w.m.showKey(key))
 	}
@@ -574,7 +586,7 @@ func (w *writer) memberID(l *list, e any) (any, error) {
 	if err != nil || l.join.Lookup == nil {
 		return v, err
 	}
-	id, ok := w.ids[l.lookupID][keyText(v)]
+	id, ok := w.r.ids[l.lookupID][keyText(v)]
 	if !ok {
 		return nil, fmt.Errorf("element %s: no row of %s with %s %s", w.m.showKey(v), l.join.Lookup.Table, l.join.Lookup.Key, w.m.showKey(v))
 	}
@@ -728,7 +740,12 @@ func (w *writer) chunk(s, e int) error {
 	return fail(f, err)
 }
 
-func (w *writer) rollback() error { return w.exec(`ROLLBACK TO SAVEPOINT dsssql`) }
+// rollback rolls back to the chunk's savepoint, and forgets the ids looked
+// up since: a row inserted again gets a new one.
+func (w *writer) rollback() error {
+	clear(w.r.ids)
+	return w.exec(`ROLLBACK TO SAVEPOINT dsssql`)
+}
 
 func (w *writer) exec(query string) error {
 	_, err := w.r.db.ExecContext(w.ctx, query)
