@@ -124,8 +124,8 @@ type writer struct {
 	weight func(i int) int
 	// For soft delete: the new objects whose row is there, marked deleted.
 	revived map[int]bool
-	buf  []any
-	rows []any // the rows of a step, reused
+	buf     []any
+	rows    []any // the rows of a step, reused
 }
 
 // A step is one statement of each action: an op, its constants, and the
