@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +115,73 @@ func TestLockTimeout(t *testing.T) {
 			require.Equal(t, before, snapshot(t, b.db))
 		})
 	}
+}
+
+// TestMySQLConnectionDies kills the run's MySQL connection in the middle of
+// an apply, while a trigger holds it inside the second action: the
+// transaction is lost whole, the error names the action, and a rerun
+// converges.
+func TestMySQLConnectionDies(t *testing.T) {
+	b, ok := mysqlBackend(t)
+	if !ok {
+		t.Skip("DSS_TEST_MYSQL not set: skipping MySQL fault test")
+	}
+	code, _, errOut := runSync(t, b)
+	require.Equal(t, exitOK, code, errOut)
+	before := snapshot(t, b.db)
+	ctx := context.Background()
+
+	// The update of user 20240008 waits in a trigger for a lock that the
+	// test holds, named after the database, until the test kills it.
+	var name string
+	require.NoError(t, b.db.QueryRow(`SELECT DATABASE()`).Scan(&name))
+	hold, err := b.db.Conn(ctx)
+	require.NoError(t, err)
+	defer hold.Close()
+	var got int
+	require.NoError(t, hold.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got))
+	require.Equal(t, 1, got)
+	_, err = b.db.Exec(`CREATE TRIGGER wait_20240008 BEFORE UPDATE ON users FOR EACH ROW
+		IF NEW.idnumber = '20240008' THEN DO GET_LOCK(DATABASE(), 60); END IF`)
+	require.NoError(t, err)
+
+	type result struct {
+		code   int
+		errOut string
+	}
+	done := make(chan result, 1)
+	csvPath := editedCSV(t)
+	go func() {
+		code, _, errOut := runSync(t, b, "-csv", csvPath)
+		done <- result{code, errOut}
+	}()
+	// The run's connection is the one waiting for the lock.
+	var id int64
+	for deadline := time.Now().Add(30 * time.Second); id == 0; {
+		err := b.db.QueryRow(`SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND state = 'User lock'`).Scan(&id)
+		if err != nil && err != sql.ErrNoRows {
+			require.NoError(t, err)
+		}
+		require.True(t, time.Now().Before(deadline), "the run never reached the trigger")
+		runtime.Gosched()
+	}
+	_, err = b.db.Exec(fmt.Sprintf(`KILL %d`, id))
+	require.NoError(t, err)
+	res := <-done
+	require.Equal(t, exitError, res.code)
+	require.Contains(t, res.errOut, "update_department(idnumber='20240008'")
+	require.Contains(t, res.errOut, "invalid connection")
+	require.Contains(t, res.errOut, "is unchanged")
+	_, err = hold.ExecContext(ctx, `DO RELEASE_LOCK(?)`, name)
+	require.NoError(t, err)
+	require.Equal(t, before, snapshot(t, b.db), "a killed connection left changes behind")
+
+	_, err = b.db.Exec(`DROP TRIGGER wait_20240008`)
+	require.NoError(t, err)
+	code, out, errOut := runSync(t, b, "-csv", csvPath)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "applied 6 actions")
+	code, out, _ = runSync(t, b, "-csv", csvPath)
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "nothing to do")
 }
