@@ -2,11 +2,13 @@ package dss
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -327,7 +329,12 @@ func apiPlan(b *testing.B) (*Datastore[srcTree, dstTree], *Plan) {
 // that every action was applied exactly once and the report is exact.
 //
 //	go test -run '^$' -bench ApplyHTTP -benchtime 1x .
+//
+// It takes about six minutes, so it runs only when -bench names it.
 func BenchmarkApplyHTTP(b *testing.B) {
+	if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), "ApplyHTTP") {
+		b.Skip("about six minutes: run it by name, -bench ApplyHTTP")
+	}
 	for _, bc := range []struct {
 		name      string
 		workers   int
