@@ -272,7 +272,7 @@ func runMeasured(ctx context.Context, ts *targets, self string, p program, csvPa
 		if !errors.Is(err, errLocked) || !ts.postgres() || attempt == 20 {
 			return res, err
 		}
-		if err := ts.waitForUsersyncLock(ctx); err != nil {
+		if err := ts.waitForUsersyncLock(ctx, t); err != nil {
 			return res, err
 		}
 	}

@@ -129,22 +129,23 @@ func (ts *targets) settle(ctx context.Context, t *target) error {
 	return nil
 }
 
-// usersyncLock is the PostgreSQL advisory lock that usersync takes
+// usersyncLock is the first key of the PostgreSQL advisory lock that
+// usersync takes, the hash of the schema its tables are in the second
 // (lockKey in examples/usersync/db.go).
-const usersyncLock = 0x75736572_73796e63
+const usersyncLock = 0x75737273
 
 // waitForUsersyncLock waits, in the server, until no usersync run holds its
 // lock on the database.
-func (ts *targets) waitForUsersyncLock(ctx context.Context) error {
+func (ts *targets) waitForUsersyncLock(ctx context.Context, t *target) error {
 	conn, err := ts.admin.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(usersyncLock)); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, int32(usersyncLock), t.schema); err != nil {
 		return fmt.Errorf("waiting for usersync's lock: %w", err)
 	}
-	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(usersyncLock))
+	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, int32(usersyncLock), t.schema)
 	return err
 }
 
