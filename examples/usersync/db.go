@@ -19,7 +19,6 @@ type database struct {
 	dialect dsssql.Dialect
 	where   string        // the database, for messages: a path or a DSN without its password
 	busy    time.Duration // how long to wait for another run's lock
-	locked  bool          // MySQL: the run's session holds the lock
 }
 
 // openDatabase opens the database at dsn when it is set, else the SQLite
@@ -121,24 +120,24 @@ const (
 // for at most the busy timeout and held to the commit or rollback: on
 // PostgreSQL a transaction-level advisory lock (lock_timeout); on SQLite
 // the write lock of BEGIN IMMEDIATE (busy_timeout); on MySQL GET_LOCK,
-// taken once and held by the run's one connection to the end of the run.
+// held by the run's one connection to the end of the run, and taken again
+// (at once) by each transaction, in case the connection was replaced.
 func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction on %s (is another run holding it?): %w", d.where, err)
 	}
-	switch {
-	case d.dialect == dsssql.Postgres:
+	switch d.dialect {
+	case dsssql.Postgres:
 		_, err = tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, d.busy.Milliseconds()))
 		if err == nil {
 			_, err = tx.ExecContext(ctx, lockStmt, int32(lockKey))
 		}
-	case d.dialect == dsssql.MySQL && !d.locked:
+	case dsssql.MySQL:
 		var got sql.NullInt64
 		if err = tx.QueryRowContext(ctx, mysqlLockStmt, d.busy.Seconds()).Scan(&got); err == nil && got.Int64 != 1 {
 			err = fmt.Errorf("not free after %v (-busy-timeout)", d.busy)
 		}
-		d.locked = err == nil
 	}
 	if err != nil {
 		tx.Rollback()
