@@ -44,10 +44,13 @@ func (d Dialect) String() string {
 func detectDialect(ctx context.Context, db Queryer) (Dialect, error) {
 	v, err := queryString(ctx, db, `SELECT version()`)
 	if err == nil {
-		if strings.HasPrefix(v, "PostgreSQL") {
+		switch {
+		case strings.HasPrefix(v, "PostgreSQL"):
 			return Postgres, nil
+		case strings.Contains(v, "MariaDB"), v != "" && v[0] >= '0' && v[0] <= '9': // MySQL: "8.0.36"
+			return MySQL, nil
 		}
-		return MySQL, nil
+		return Detect, fmt.Errorf("cannot tell which database version() %q is (set the Mapping's Dialect)", v)
 	}
 	if ctx.Err() != nil {
 		return Detect, ctx.Err()

@@ -468,3 +468,28 @@ func TestMappingSecretWithheld(t *testing.T) {
 		}
 	})
 }
+
+// TestMappingDialect: a declared dialect is used as it is; one that is not
+// the database's fails the first use with the database's error, and an
+// unknown one is refused.
+func TestMappingDialect(t *testing.T) {
+	db := openSQLite(t)
+	exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
+	for _, c := range []struct {
+		d    dsssql.Dialect
+		want string // in the error; "" for none
+	}{
+		{dsssql.SQLite, ""},
+		{dsssql.Detect, ""},
+		{dsssql.Postgres, "read the columns of users"},
+		{dsssql.Dialect(9), "unknown dialect Dialect(9)"},
+	} {
+		ds := dss.New[mUsers, mUsers]()
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		users.Dialect, users.DB = c.d, db
+		err := users.Import(context.Background(), func(dss.Record) error { return nil })
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("Dialect %v: %v, want %q", c.d, err, c.want)
+		}
+	}
+}
