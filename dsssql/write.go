@@ -838,39 +838,10 @@ func (w *writer) run(st *step, rows []any, n int) error {
 }
 
 // arrayOf returns column c of the n rows (of width values each) as a
-// PostgreSQL array parameter: a []string, []int64, []float64, []bool or
-// []time.Time when every value is one, which pgx encodes without
-// reflection (BenchmarkInitialLoad/postgres: 320 ms as []any, ... typed),
-// else a []any, whose nil elements are NULL.
+// PostgreSQL array parameter, a []any whose nil elements are NULL. (Typed
+// slices, []string and the like, were no faster: BenchmarkInitialLoad/
+// postgres/mapping, five runs each, 406-450 ms as []any, 424-478 ms typed.)
 func arrayOf(rows []any, width, c, n int) any {
-	switch rows[c].(type) {
-	case string:
-		return typedColumn[string](rows, width, c, n)
-	case int64:
-		return typedColumn[int64](rows, width, c, n)
-	case float64:
-		return typedColumn[float64](rows, width, c, n)
-	case bool:
-		return typedColumn[bool](rows, width, c, n)
-	case time.Time:
-		return typedColumn[time.Time](rows, width, c, n)
-	}
-	return anyColumn(rows, width, c, n)
-}
-
-func typedColumn[T any](rows []any, width, c, n int) any {
-	col := make([]T, n)
-	for r := range n {
-		v, ok := rows[r*width+c].(T)
-		if !ok {
-			return anyColumn(rows, width, c, n)
-		}
-		col[r] = v
-	}
-	return col
-}
-
-func anyColumn(rows []any, width, c, n int) any {
 	col := make([]any, n)
 	for r := range n {
 		col[r] = rows[r*width+c]
