@@ -24,34 +24,43 @@ type mUsers struct {
 	Users *dss.Branch[string, mUser]
 }
 
-// syncRun imports src and the destination through the mappings in one
-// transaction, plans, applies and commits; it returns the plan.
-func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*dss.Plan, *dss.Report, error) {
+// planIn begins a transaction, gives it to the mappings, imports both
+// trees and plans. The transaction is rolled back when t ends, unless it
+// was committed.
+func planIn[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*sql.Tx, *dss.Plan) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
-	ts := make([]dss.Template, len(ms))
-	for i, m := range ms {
+	t.Cleanup(func() { tx.Rollback() })
+	for _, m := range ms {
 		m.DB = tx
-		ts[i] = m
 	}
 	if err := ds.Import(ctx); err != nil {
-		return nil, nil, err
+		t.Fatal(err)
 	}
 	plan, err := ds.Plan()
 	if err != nil {
-		return nil, nil, err
+		t.Fatal(err)
 	}
-	var tmpl dss.Template = ms[0]
-	if len(ms) > 1 {
-		tmpl = dss.Combine(ts...)
+	return tx, plan
+}
+
+// syncRun imports both trees through the mappings in one transaction,
+// plans, applies through them (combined when there are several) and
+// commits when Apply succeeds.
+func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*dss.Plan, *dss.Report, error) {
+	t.Helper()
+	tx, plan := planIn(t, db, ds, ms...)
+	ts := make([]dss.Template, len(ms))
+	for i, m := range ms {
+		ts[i] = m
 	}
-	report, err := ds.Apply(ctx, plan, tmpl)
+	report, err := ds.Apply(context.Background(), plan, dss.Combine(ts...))
 	if err != nil {
+		tx.Rollback()
 		return plan, report, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -162,19 +171,7 @@ func TestMappingFailingRow(t *testing.T) {
 		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
 		ds.Dest.Branches.Users.Importer = users
 		ctx := context.Background()
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		users.DB = tx
-		if err := ds.Import(ctx); err != nil {
-			t.Fatal(err)
-		}
-		plan, err := ds.Plan()
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx, plan := planIn(t, db, ds, users)
 		report, err := ds.Apply(ctx, plan, users)
 		var ae *dss.ActionError
 		if !errors.As(err, &ae) || ae.Action.ID != "u057" {
@@ -241,21 +238,8 @@ func TestMappingFailingSmallBatch(t *testing.T) {
 			dss.Record{"idnumber": "u3", "name": "C", "email": "c@x", "age": 30})
 		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
 		ds.Dest.Branches.Users.Importer = users
-		ctx := context.Background()
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		users.DB = tx
-		if err := ds.Import(ctx); err != nil {
-			t.Fatal(err)
-		}
-		plan, err := ds.Plan()
-		if err != nil {
-			t.Fatal(err)
-		}
-		report, err := ds.Apply(ctx, plan, users, dss.StopOnError())
+		tx, plan := planIn(t, db, ds, users)
+		report, err := ds.Apply(context.Background(), plan, users, dss.StopOnError())
 		var ae *dss.ActionError
 		if !errors.As(err, &ae) || ae.Action.ID != "u2" || report.Applied != 1 {
 			t.Fatalf("Apply: %v, want the failure of u2 after one applied", err)
@@ -357,18 +341,7 @@ func TestMappingCancel(t *testing.T) {
 		// The stamp is taken once per batch, before its first statement.
 		users.Stamps = map[string]func() any{"stamp": func() any { cancel(); return 1 }}
 		ds.Dest.Branches.Users.Importer = users
-		tx, err := db.BeginTx(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users.DB = tx
-		if err := ds.Import(ctx); err != nil {
-			t.Fatal(err)
-		}
-		plan, err := ds.Plan()
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx, plan := planIn(t, db, ds, users)
 		if _, err := ds.Apply(ctx, plan, users); !errors.Is(err, context.Canceled) {
 			t.Errorf("Apply: %v, want context.Canceled", err)
 		}

@@ -244,21 +244,8 @@ func TestMappingSurrogateIdsAfterRollback(t *testing.T) {
 			Lookup: &dsssql.Lookup{Table: "mdl_user", ID: "id", Key: "idnumber", Scope: map[string]any{"auth": "sis", "deleted": 0}},
 		}}
 		ds.Dest.Branches.Cohorts.Importer = cohortsM
-		ctx := context.Background()
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		ms[0].DB, cohortsM.DB, ms[2].DB = tx, tx, tx
-		if err := ds.Import(ctx); err != nil {
-			t.Fatal(err)
-		}
-		plan, err := ds.Plan()
-		if err != nil {
-			t.Fatal(err)
-		}
-		report, err := ds.Apply(ctx, plan, dss.Combine(ms[0], cohortsM, ms[2]))
+		tx, plan := planIn(t, db, ds, ms[0], cohortsM, ms[2])
+		report, err := ds.Apply(context.Background(), plan, dss.Combine(ms[0], cohortsM, ms[2]))
 		if cerr := tx.Commit(); cerr != nil {
 			t.Fatal(cerr)
 		}

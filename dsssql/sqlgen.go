@@ -178,18 +178,7 @@ func (d Dialect) build(o *op, n int) (string, []argSrc) {
 			}
 		}
 		s.w(") AS v ON ")
-		first := 0
-		if o.kind == opUpdate {
-			first = o.nset
-		}
-		for c := first; c < len(o.cols); c++ {
-			if c > first {
-				s.w(" AND ")
-			}
-			s.w("t.")
-			s.q(o.cols[c].name)
-			s.w(" = v.c", strconv.Itoa(c))
-		}
+		s.keys(o)
 		if o.kind == opUpdate {
 			s.w(" SET ")
 			s.setCols(o, "t.")
@@ -310,11 +299,8 @@ func (s *sqlText) setCols(o *op, prefix string) {
 		}
 		s.w(prefix)
 		s.q(o.cols[c].name)
-		if s.d == SQLite {
-			s.w(" = v.column", strconv.Itoa(c+1))
-		} else {
-			s.w(" = v.c", strconv.Itoa(c))
-		}
+		s.w(" = ")
+		s.v(c)
 	}
 	sep := ", "
 	if o.nset == 0 {
@@ -333,6 +319,13 @@ func (s *sqlText) setCols(o *op, prefix string) {
 // each matched column equal to v's, and the constant conditions.
 func (s *sqlText) match(o *op) {
 	s.w(" WHERE ")
+	s.keys(o)
+	s.where(o, " AND ", "t.")
+}
+
+// keys writes "t.k = v.c1 AND ...": each column that matches a row equal
+// to the row's value in v.
+func (s *sqlText) keys(o *op) {
 	first := 0
 	if o.kind == opUpdate {
 		first = o.nset
@@ -343,11 +336,17 @@ func (s *sqlText) match(o *op) {
 		}
 		s.w("t.")
 		s.q(o.cols[c].name)
-		if s.d == SQLite {
-			s.w(" = v.column", strconv.Itoa(c+1))
-		} else {
-			s.w(" = v.c", strconv.Itoa(c))
-		}
+		s.w(" = ")
+		s.v(c)
 	}
-	s.where(o, " AND ", "t.")
+}
+
+// v writes the name of the c-th column of the rows v: SQLite names a
+// VALUES list's columns column1, column2, ...; the others are c0, c1, ...
+func (s *sqlText) v(c int) {
+	if s.d == SQLite {
+		s.w("v.column", strconv.Itoa(c+1))
+	} else {
+		s.w("v.c", strconv.Itoa(c))
+	}
 }

@@ -103,20 +103,8 @@ func TestMappingTimePrecision(t *testing.T) {
 			ds.Source.Branches.Users.Importer = dss.Records(rec)
 			users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
 			ds.Dest.Branches.Users.Importer = users
-			ctx := context.Background()
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			users.DB = tx
-			if err := ds.Import(ctx); err != nil {
-				t.Fatal(err)
-			}
-			plan, err := ds.Plan()
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = ds.Apply(ctx, plan, users)
+			tx, plan := planIn(t, db, ds, users)
+			_, err := ds.Apply(context.Background(), plan, users)
 			tx.Rollback()
 			var ae *dss.ActionError
 			switch {
