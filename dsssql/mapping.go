@@ -134,8 +134,9 @@ type Lookup struct {
 // SoftDelete is the column that marks a row deleted, and its two values:
 // {Column: "deleted", Deleted: 1, Live: 0}, or {"suspended", true, false}.
 type SoftDelete struct {
-	Column        string
-	Deleted, Live any
+	Column  string // the column: deleted, suspended
+	Deleted any    // its value in a deleted row: 1, true
+	Live    any    // its value in a live row: 0, false
 }
 
 // Map declares the Mapping of branch to table: the column key holds the
@@ -409,9 +410,9 @@ func konsts(m map[string]any) []konst {
 // the database, or does not fit its object type: every problem at once.
 // Nothing was read or written.
 type SchemaError struct {
-	Branch   string
-	Table    string
-	Problems []string
+	Branch   string   // the branch the Mapping stores
+	Table    string   // its table
+	Problems []string // one line per problem
 }
 
 // Error lists every problem, separated by "; ".
