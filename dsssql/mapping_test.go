@@ -466,3 +466,55 @@ func TestMappingDialect(t *testing.T) {
 		}
 	}
 }
+
+// TestMappingUpdateWithoutRow: an update whose row went away after the
+// import (here deleted in the same transaction) is its action's error, in
+// a large batch and in a small one, and the others are written. MySQL
+// counts the rows changed, not those matched, and is not checked.
+func TestMappingUpdateWithoutRow(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name VARCHAR(20) NOT NULL, email VARCHAR(50) NOT NULL, age INTEGER NOT NULL)`)
+		var src []dss.Record
+		for i := range 10 {
+			exec(t, db, fmt.Sprintf(`INSERT INTO users VALUES ('u%d', 'N', 'e%d', %d)`, i, i, i))
+			// u0 to u7 get a new age (one batch of 8), u9 a new name (a batch of 1).
+			r := dss.Record{"idnumber": fmt.Sprintf("u%d", i), "name": "N", "email": fmt.Sprintf("e%d", i), "age": i}
+			if i < 8 {
+				r["age"] = 100 + i
+			}
+			if i == 9 {
+				r["name"] = "M"
+			}
+			src = append(src, r)
+		}
+		ds := dss.New[mUsers, mUsers]()
+		ds.Source.Branches.Users.Importer = dss.Records(src...)
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		ds.Dest.Branches.Users.Importer = users
+		tx, plan := planIn(t, db, ds, users)
+		if _, err := tx.Exec(`DELETE FROM users WHERE idnumber IN ('u3', 'u9')`); err != nil {
+			t.Fatal(err)
+		}
+		report, err := ds.Apply(context.Background(), plan, users)
+		if b.name == "mysql" {
+			if err != nil {
+				t.Errorf("Apply on MySQL: %v", err)
+			}
+			return
+		}
+		var failed []string
+		for _, f := range report.Failed {
+			failed = append(failed, f.Action.ID)
+			if !strings.Contains(f.Err.Error(), "no row to update") || strings.Contains(f.Err.Error(), "aborted") {
+				t.Errorf("%s: %v", f.Action.ID, f.Err)
+			}
+		}
+		if !slices.Equal(failed, []string{"u3", "u9"}) || report.Applied != 7 {
+			t.Errorf("failed %v, applied %d: want u3 and u9 failed, 7 applied (%v)", failed, report.Applied, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit after the failures: %v", err)
+		}
+		wantRows(t, db, `SELECT COUNT(*) FROM users WHERE age >= 100`, "7")
+	})
+}

@@ -42,6 +42,10 @@ const (
 // batches, and a savepoint is two more round trips each. A failing
 // statement there changes nothing, but on PostgreSQL it aborts the
 // transaction: roll it back (as with dss.StopOnError).
+//
+// An update that finds no row to set (deleted, or out of the Scope, since
+// the import) is its action's error, on PostgreSQL and SQLite; MySQL counts
+// the rows an UPDATE changed, not those it matched, so it is not checked.
 func (m *Mapping) Apply(ctx context.Context, batch []dss.Action) error {
 	if len(batch) == 0 {
 		return nil
@@ -87,7 +91,7 @@ func (w *writer) writeAll() error {
 				var re *rowError
 				if errors.As(err, &re) {
 					err = re.err // a value that cannot be written: no statement ran
-				} else if r.d == Postgres {
+				} else if r.d == Postgres && !errors.Is(err, errNoRow) {
 					err = fmt.Errorf("%w (the transaction is aborted)", err)
 				}
 				return &dss.BatchError{Index: i, Err: w.rowErr(&batch[i], err)}
@@ -137,6 +141,9 @@ type step struct {
 	resolve func(s, e int) error
 	// rows adds the rows of action i.
 	rows func(i int, add func(vals ...any)) error
+	// matchAll says that each row must match a row of the table: an
+	// update that sets nothing fails (see matched).
+	matchAll bool
 }
 
 // errPool is Apply's error for a DB that is a pool of connections.
@@ -174,7 +181,7 @@ func (w *writer) plan(act action) error {
 	switch act.kind {
 	case dss.KindUpdate:
 		cl := act.col
-		w.steps = []*step{{o: o.update[cl], consts: append(stamps[:len(stamps):len(stamps)], live...),
+		w.steps = []*step{{o: o.update[cl], consts: append(stamps[:len(stamps):len(stamps)], live...), matchAll: true,
 			rows: func(i int, add func(...any)) error {
 				a := &w.batch[i]
 				v, err := w.m.value(cl, a.Value, w.show)
@@ -804,7 +811,10 @@ func (w *writer) run(st *step, rows []any, n int) error {
 				args[i] = st.consts[src.col]
 			}
 		}
-		_, err = p.stmt.ExecContext(w.ctx, args...)
+		res, err := p.stmt.ExecContext(w.ctx, args...)
+		if err == nil && st.matchAll {
+			err = w.matched(res, n)
+		}
 		return err
 	}
 	most := stmtRows
@@ -829,12 +839,36 @@ func (w *writer) run(st *step, rows []any, n int) error {
 				args = append(args, rows[(r+src.row)*width+src.col])
 			}
 		}
-		if _, err := p.stmt.ExecContext(w.ctx, args...); err != nil {
+		res, err := p.stmt.ExecContext(w.ctx, args...)
+		if err == nil && st.matchAll {
+			err = w.matched(res, size)
+		}
+		if err != nil {
 			return err
 		}
 		r += size
 	}
 	return nil
+}
+
+// errNoRow is the error of an update that found no row to set: it was
+// deleted, or left the Scope, since the import.
+var errNoRow = errors.New("no row to update (deleted, or out of the Mapping's Scope, since the import?)")
+
+// matched checks that a statement matched its n rows: the error of one that
+// did not is treated as the statement's failure, so that the action whose
+// row is missing is found one at a time and fails. MySQL is not checked:
+// its count is of the rows changed, not of those matched, and a row whose
+// value is equal already would count as missing.
+func (w *writer) matched(res sql.Result, n int) error {
+	if w.r.d == MySQL {
+		return nil
+	}
+	got, err := res.RowsAffected()
+	if err != nil || got >= int64(n) {
+		return nil
+	}
+	return errNoRow
 }
 
 // arrayOf returns column c of the n rows (of width values each) as a
