@@ -200,9 +200,9 @@ func loadText(b *testing.B, be backend, db *sql.DB) {
 //	go test -run '^$' -bench ImportDest ./dsssql
 func BenchmarkImportDest(b *testing.B) {
 	for _, be := range benchBackends(b) {
-		db := be.open(b)
-		loadText(b, be, db)
 		b.Run(be.name+"/mapping", func(b *testing.B) {
+			db := be.open(b)
+			loadText(b, be, db)
 			for b.Loop() {
 				dest := dss.NewTree[textUsers]("dest")
 				users := dsssql.Map(dest.Branches.Users, "users", "idnumber")
@@ -215,6 +215,8 @@ func BenchmarkImportDest(b *testing.B) {
 			}
 		})
 		b.Run(be.name+"/query", func(b *testing.B) {
+			db := be.open(b)
+			loadText(b, be, db)
 			for b.Loop() {
 				dest := dss.NewTree[textUsers]("dest")
 				dest.Branches.Users.Importer = dsssql.Query(db, `SELECT idnumber, name, email FROM users`)
