@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "with -dry-run: exit 2 when there are changes")
 	fs.StringVar(&o.out, "out", "", "write the plan to this JSON file and change nothing")
-	fs.StringVar(&o.plan, "plan", "", "apply the plan saved in this JSON file, if the broker has not changed since")
+	fs.StringVar(&o.plan, "plan", "", "apply the plan saved in this JSON file, if the directory and the broker make exactly that plan now")
 	maxDeletes := fs.Int("max-deletes", 0, "refuse a plan that deletes more users, vhosts or permissions than this (0: dss's default, 500; -1: no limit)")
 	maxFraction := fs.Float64("max-delete-fraction", 0, "refuse a plan that deletes more than this fraction of the users, vhosts or permissions, once more than 10 would go (0: dss's default, 0.5; 1: no limit)")
 	allowEmpty := fs.Bool("allow-empty-source", false, "apply a directory with no users, vhosts or permissions even when the broker has some (by default such a directory is taken as broken)")
@@ -181,8 +181,14 @@ func syncBroker(ctx context.Context, o options, stdout io.Writer) (int, *dss.Rep
 	}
 	var plan *dss.Plan
 	if o.plan != "" {
-		if plan, err = readPlan(o.plan); err != nil {
+		// The file is trusted for nothing: the plan the directory and the
+		// broker make now is applied, and only if it is the saved one.
+		saved, err := readPlan(o.plan)
+		if err != nil {
 			return exitError, nil, err
+		}
+		if plan, err = ds.Replan(saved); err != nil {
+			return exitError, nil, fmt.Errorf("%s: %w", o.plan, err)
 		}
 	} else if plan, err = ds.Plan(); err != nil {
 		return exitError, nil, err

@@ -520,3 +520,42 @@ func TestSavedPlanDrift(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.Contains(t, out, "nothing to do")
 }
+
+// TestForgedPlanRefused: a saved plan edited with care (the reviewed
+// change of a user's tags turned into administrator, in the action and in
+// the source object it carries alike) is refused by -plan, which makes the
+// plan again from the directory and applies it only if it is the saved
+// one; nothing is applied.
+func TestForgedPlanRefused(t *testing.T) {
+	tb := newTestBroker(t)
+	d := generate(genSpec{users: 3, vhosts: 1, perms: 3, prefix: tb.prefix})
+	dir := dirFile(t, d)
+	code, _, errOut := runArgs(t, tb.args(dir)...)
+	require.Equal(t, exitOK, code, errOut)
+	d.Users[1].Tags = []string{"policymaker"} // the reviewed change
+	dir = dirFile(t, d)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	code, _, errOut = runArgs(t, tb.args(dir, "-out", plan)...)
+	require.Equal(t, exitOK, code, errOut)
+	data, err := os.ReadFile(plan)
+	require.NoError(t, err)
+	require.Contains(t, string(data), `"policymaker"`)
+	forged := strings.ReplaceAll(string(data), `"policymaker"`, `"administrator"`)
+	require.NoError(t, os.WriteFile(plan, []byte(forged), 0o600))
+
+	code, out, errOut := runArgs(t, tb.args(dir, "-plan", plan)...)
+	require.Equal(t, exitError, code, out)
+	require.Contains(t, errOut, "is not the plan")
+	require.NotContains(t, out, "applied")
+	var u struct{ Tags any }
+	tb.get(t, "/api/users/"+d.Users[1].Name, &u)
+	require.NotContains(t, fmt.Sprint(u.Tags), "administrator")
+
+	// The plan as saved applies.
+	require.NoError(t, os.WriteFile(plan, data, 0o600))
+	code, out, errOut = runArgs(t, tb.args(dir, "-plan", plan)...)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "applied")
+	tb.get(t, "/api/users/"+d.Users[1].Name, &u)
+	require.Contains(t, fmt.Sprint(u.Tags), "policymaker")
+}
