@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+
+	"github.com/datastoresync/dss/internal/planfile"
 )
 
 // genSpec is the size and the names of a generated directory.
@@ -67,5 +70,8 @@ func writeDirectory(path string, d *Directory) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(path, append(data, '\n'))
+	return planfile.Atomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }

@@ -34,19 +34,19 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/datastoresync/dss"
 	"golang.org/x/time/rate"
+
+	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/internal/planfile"
 )
 
 // The directory that ships with the example (go run ./examples/rabbitsync
@@ -183,7 +183,7 @@ func syncBroker(ctx context.Context, o options, stdout io.Writer) (int, *dss.Rep
 	if o.plan != "" {
 		// The file is trusted for nothing: the plan the directory and the
 		// broker make now is applied, and only if it is the saved one.
-		saved, err := readPlan(o.plan)
+		saved, err := planfile.Read(o.plan)
 		if err != nil {
 			return exitError, nil, err
 		}
@@ -193,7 +193,7 @@ func syncBroker(ctx context.Context, o options, stdout io.Writer) (int, *dss.Rep
 	} else if plan, err = ds.Plan(); err != nil {
 		return exitError, nil, err
 	}
-	if err := printPlan(stdout, plan, o.verbose || o.out != ""); err != nil {
+	if err := planfile.Print(stdout, plan, o.verbose || o.out != ""); err != nil {
 		return exitError, nil, err
 	}
 	if err := plan.Refusal(); err != nil {
@@ -211,7 +211,7 @@ func syncBroker(ctx context.Context, o options, stdout io.Writer) (int, *dss.Rep
 	}
 	switch {
 	case o.out != "":
-		if err := writePlan(o.out, plan); err != nil {
+		if err := planfile.Write(o.out, plan); err != nil {
 			return exitError, nil, err
 		}
 		fmt.Fprintf(stdout, "plan written to %s; apply it with -plan %s\n", o.out, o.out)
@@ -255,70 +255,4 @@ func loadDirectory(path string) (*Directory, error) {
 	}
 	defer f.Close()
 	return readDirectory(bufio.NewReader(f), path)
-}
-
-// shortPlan is how many actions a plan may have and still be printed whole
-// without -verbose: about a screen.
-const shortPlan = 40
-
-// printPlan prints the plan, its summary and its refusal, if any. A plan
-// longer than a screen is cut to its first lines unless all is set.
-func printPlan(w io.Writer, plan *dss.Plan, all bool) error {
-	if all || len(plan.Actions) <= shortPlan {
-		return plan.Print(w)
-	}
-	bw := bufio.NewWriter(w)
-	for _, a := range plan.Actions[:shortPlan/2] {
-		fmt.Fprintln(bw, a)
-	}
-	fmt.Fprintf(bw, "... and %d more actions (-verbose prints them all, -out saves them)\n\n", len(plan.Actions)-shortPlan/2)
-	bw.WriteString(plan.Summary.String())
-	if err := plan.Refusal(); err != nil {
-		fmt.Fprintf(bw, "refused: %v\n", err)
-	}
-	return bw.Flush()
-}
-
-// readPlan reads a plan that -out wrote.
-func readPlan(path string) (*dss.Plan, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	plan := new(dss.Plan)
-	if err := json.Unmarshal(data, plan); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return plan, nil
-}
-
-// writePlan writes the plan to path atomically: a reader sees the older
-// file or the whole new one.
-func writePlan(path string, plan *dss.Plan) error {
-	data, err := json.MarshalIndent(plan, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFile(path, append(data, '\n'))
-}
-
-// writeFile writes data to path through a temporary file renamed over it.
-func writeFile(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -40,7 +40,6 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +51,7 @@ import (
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsscsv"
+	"github.com/datastoresync/dss/internal/planfile"
 )
 
 // The export that ships with the example; -csv reads another.
@@ -218,7 +218,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 			return exitError, err
 		}
 	}
-	if err := printPlan(stdout, plan, o.verbose || o.out != ""); err != nil {
+	if err := planfile.Print(stdout, plan, o.verbose || o.out != ""); err != nil {
 		return exitError, err
 	}
 	if err := writeReviews(stdout, plan, o.html, o.markdown); err != nil {
@@ -238,7 +238,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 
 	switch {
 	case o.out != "":
-		if err := writePlan(o.out, plan); err != nil {
+		if err := planfile.Write(o.out, plan); err != nil {
 			return exitError, err
 		}
 		if len(o.keys) > 0 {
@@ -293,30 +293,4 @@ func rollback(tx *sql.Tx, db *database, err error) error {
 		return fmt.Errorf("%w; not committed, %s is unchanged (rollback: %v)", err, db.where, rerr)
 	}
 	return fmt.Errorf("%w; rolled back, %s is unchanged", err, db.where)
-}
-
-// readPlan reads a plan that -out wrote.
-func readPlan(path string) (*dss.Plan, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	plan := new(dss.Plan)
-	if err := json.Unmarshal(data, plan); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return plan, nil
-}
-
-// writePlan writes the plan to path atomically: a reader sees the older
-// file or the whole new one.
-func writePlan(path string, plan *dss.Plan) error {
-	data, err := json.MarshalIndent(plan, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
 }

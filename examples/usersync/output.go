@@ -1,38 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/internal/planfile"
 )
-
-// shortPlan is how many actions a plan may have and still be printed whole
-// without -verbose: about a screen.
-const shortPlan = 40
-
-// printPlan prints the plan, its summary and its refusal, if any. A plan
-// longer than a screen is cut to its first lines unless all is set.
-func printPlan(w io.Writer, plan *dss.Plan, all bool) error {
-	if all || len(plan.Actions) <= shortPlan {
-		return plan.Print(w)
-	}
-	bw := bufio.NewWriter(w)
-	for _, a := range plan.Actions[:shortPlan/2] {
-		fmt.Fprintln(bw, a)
-	}
-	fmt.Fprintf(bw, "... and %d more actions (-verbose prints them all, -out saves them)\n\n", len(plan.Actions)-shortPlan/2)
-	bw.WriteString(plan.Summary.String())
-	if err := plan.Refusal(); err != nil {
-		fmt.Fprintf(bw, "refused: %v\n", err)
-	}
-	return bw.Flush()
-}
 
 // terminal returns w if it is a terminal, where progress is worth showing,
 // else nil.
@@ -89,43 +66,17 @@ func progressLine(r dss.Progress) string {
 // says so.
 func writeReviews(stdout io.Writer, plan *dss.Plan, htmlPath, mdPath string) error {
 	if htmlPath != "" {
-		if err := writeAtomic(htmlPath, plan.WriteHTML); err != nil {
+		if err := planfile.Atomic(htmlPath, plan.WriteHTML); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "page written to %s\n", htmlPath)
 	}
 	if mdPath != "" {
-		err := writeAtomic(mdPath, func(w io.Writer) error { return plan.WriteMarkdown(w, dss.MarkdownOptions{}) })
+		err := planfile.Atomic(mdPath, func(w io.Writer) error { return plan.WriteMarkdown(w, dss.MarkdownOptions{}) })
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "summary written to %s\n", mdPath)
 	}
 	return nil
-}
-
-// writeAtomic writes a file at path through write: a reader sees the older
-// file or the whole new one, never a part.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

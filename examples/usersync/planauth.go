@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/datastoresync/dss"
+	"github.com/datastoresync/dss/internal/planfile"
 )
 
 // planKeyEnv names the environment variable that may hold a plan key
@@ -60,7 +61,7 @@ func planKeys(files []string, env string) ([]dss.PlanKey, error) {
 // now, only if it is the saved plan, action by action and value by value
 // (dss.Datastore.Replan).
 func savedPlan(ctx context.Context, ds *dss.Datastore[Source, Dest], path string, stdout io.Writer) (*dss.Plan, error) {
-	saved, err := readPlan(path)
+	saved, err := planfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
