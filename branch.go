@@ -167,8 +167,22 @@ type Attr struct {
 // every synced attribute in field order. Keys that begin with "_", which
 // are decoded but never synced, are not in it. The slice is new at every
 // call.
-func (b *Branch[K, V]) Attrs() []Attr {
-	p := b.plan
+func (b *Branch[K, V]) Attrs() []Attr { return b.plan.attrs() }
+
+// AttrsOf returns what objects of type t sync, as Branch.Attrs does for a
+// branch's type: for a program that meets objects of several types, such
+// as the source objects that actions carry. t is a struct type; one that
+// dss cannot sync is an error naming every bad field, as NewTree's panic
+// does. The type plan is made once per type and shared with the branches.
+func AttrsOf(t reflect.Type) ([]Attr, error) {
+	p, err := planFor(t)
+	if err != nil {
+		return nil, err
+	}
+	return p.attrs(), nil
+}
+
+func (p *objPlan) attrs() []Attr {
 	out := make([]Attr, 0, 1+len(p.synced))
 	for _, i := range append([]int{p.id}, p.synced...) {
 		f := &p.fields[i]

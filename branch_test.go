@@ -51,9 +51,32 @@ func TestBranchAttrs(t *testing.T) {
 			t.Errorf("attribute %q: field %d is %s %v, not a %v", a.Key, a.Field, f.Name, f.Type, a.Type)
 		}
 	}
+	of, err := AttrsOf(reflect.TypeFor[account]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, of, cmp.Comparer(func(a, b reflect.Type) bool { return a == b })); diff != "" {
+		t.Errorf("AttrsOf differs from Attrs (-Attrs +AttrsOf):\n%s", diff)
+	}
 	got[0].Key = "changed"
 	if again := NewTree[tree]("t").Branches.Accounts.Attrs(); again[0].Key != IDKey {
 		t.Error("Attrs shares its slice with the type plan")
 	}
 	_ = account{}.hidden
+}
+
+// AttrsOf refuses, with NewTree's words, a type that dss cannot sync.
+func TestAttrsOfRefuses(t *testing.T) {
+	for _, typ := range []reflect.Type{
+		reflect.TypeFor[string](),
+		reflect.TypeFor[struct{ Name string }](), // no idnumber
+		reflect.TypeFor[struct {
+			IDNumber string
+			Ch       chan int
+		}](), // a field type dss cannot hold
+	} {
+		if _, err := AttrsOf(typ); err == nil {
+			t.Errorf("AttrsOf(%v): no error", typ)
+		}
+	}
 }

@@ -8,15 +8,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/datastoresync/dss"
 )
 
-// An attr is one attribute of an object type, found by dss's rules: the
-// field's tag `dss:"key"` (or `dss:"key,secret"`), else its name in
-// snake_case; fields tagged "-", unexported fields and keys that begin with
-// "_" are not synced.
+// An attr is one synced attribute of an object type, as dss.AttrsOf gives
+// it, with what a column needs to know of it.
 type attr struct {
 	key    string
 	index  int          // the field's index in its struct
@@ -61,68 +58,35 @@ func objectType(t reflect.Type) (*objType, error) {
 	return o, nil
 }
 
+// buildObjType reads t's attributes from dss (AttrsOf), so that a Mapping
+// finds exactly the keys dss syncs, and adds what a column needs: the
+// scalar under a pointer, a sql.Null or a list.
 func buildObjType(t reflect.Type) (*objType, error) {
-	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("object type %v is not a struct", t)
+	attrs, err := dss.AttrsOf(t)
+	if err != nil {
+		return nil, err
 	}
-	o := &objType{id: attr{index: -1}, byKey: map[string]int{}}
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		tag, hasTag := sf.Tag.Lookup("dss")
-		if !sf.IsExported() || tag == "-" {
-			continue
-		}
-		key, opts, _ := strings.Cut(tag, ",")
-		if !hasTag || key == "" {
-			key = snakeCase(sf.Name)
-		}
-		a := attr{key: key, index: i, typ: sf.Type, base: sf.Type}
-		for o := range strings.SplitSeq(opts, ",") {
-			a.secret = a.secret || o == "secret"
-		}
+	o := &objType{byKey: map[string]int{}}
+	for i, d := range attrs {
+		a := attr{key: d.Key, index: d.Field, typ: d.Type, base: d.Type, list: d.List, secret: d.Secret}
 		switch {
-		case sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() != reflect.Uint8:
-			a.list, a.base = true, sf.Type.Elem()
-		case sf.Type.Kind() == reflect.Pointer:
-			a.null, a.base = nullPointer, sf.Type.Elem()
+		case d.List:
+			a.base = d.Type.Elem()
+		case d.Type.Kind() == reflect.Pointer:
+			a.null, a.base = nullPointer, d.Type.Elem()
 		default:
-			if b, ok := sqlNullBase(sf.Type); ok {
+			if b, ok := sqlNullBase(d.Type); ok {
 				a.null, a.base = nullSQL, b
 			}
 		}
-		if key == dss.IDKey || (!hasTag && strings.EqualFold(sf.Name, dss.IDKey)) {
-			a.key = dss.IDKey
+		if i == 0 { // the idnumber comes first
 			o.id = a
 			continue
 		}
-		if strings.HasPrefix(key, "_") {
-			continue
-		}
-		o.byKey[key] = len(o.attrs)
+		o.byKey[a.key] = len(o.attrs)
 		o.attrs = append(o.attrs, a)
 	}
-	if o.id.index < 0 {
-		return nil, fmt.Errorf("object type %v has no idnumber field", t)
-	}
 	return o, nil
-}
-
-// snakeCase is dss's name for a field without a tag: FirstName is
-// first_name, IDNumber is id_number, HTTPServer is http_server.
-func snakeCase(s string) string {
-	rs := []rune(s)
-	var b strings.Builder
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) ||
-				(i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
-				b.WriteByte('_')
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // sqlNullBase reports whether t is database/sql's Null[T], and returns T.
