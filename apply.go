@@ -54,6 +54,10 @@ type Report struct {
 	// reached marks the actions Apply reached, by plan index; nil when
 	// Apply reached a prefix of the plan, Plan[:Attempted].
 	reached []bool
+	// applied marks the actions the template applied, by plan index, and
+	// dest is the tree they were applied to: Verify reads them.
+	applied []bool
+	dest    *tree
 }
 
 // NotApplied returns the actions Apply did not reach because it was
@@ -408,7 +412,8 @@ type runner struct {
 func run(ctx context.Context, s, d *tree, p *Plan, actions []Action, tmpl Template, redact bool, cfg applyConfig, obs *observer) (*Report, error) {
 	x := &runner{ctx: ctx, s: s, d: d, p: p, actions: actions, tmpl: tmpl, redact: redact, cfg: cfg, obs: obs,
 		start: time.Now(), results: make(chan result, 1),
-		r: &Report{Plan: actions, NotImplemented: map[string]int{}, reached: make([]bool, len(actions))}}
+		r: &Report{Plan: actions, NotImplemented: map[string]int{}, reached: make([]bool, len(actions)),
+			applied: make([]bool, len(actions)), dest: d}}
 	x.limiter, _ = tmpl.(batchLimiter)
 	x.cfg.retry = cfg.retry.withDefaults()
 	x.waitCtx, x.cancel = context.WithCancel(ctx)
@@ -664,6 +669,7 @@ func (x *runner) done(res result) {
 	}
 	for i := range applied {
 		x.reach(u.first + i)
+		x.r.applied[u.first+i] = true
 	}
 	x.r.Applied += applied
 	name := u.batch[0].Name

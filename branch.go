@@ -97,7 +97,8 @@ type branch interface {
 	Name() string
 	Len() int
 	objPlan() *objPlan
-	run(ctx context.Context, tick func(records int)) error
+	run(ctx context.Context, imp Importer, tick func(records int)) error
+	importer() Importer
 	reset()
 	put(rec Record, pos Pos) error
 	finish(derive bool) error
@@ -144,6 +145,8 @@ func (b *Branch[K, V]) init(name string, t *tree) error {
 func (b *Branch[K, V]) Name() string { return b.name }
 
 func (b *Branch[K, V]) objPlan() *objPlan { return b.plan }
+
+func (b *Branch[K, V]) importer() Importer { return b.Importer }
 
 // Attr describes an attribute of a branch's objects that dss syncs, as the
 // type plan dss makes once per object type knows it.

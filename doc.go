@@ -124,6 +124,11 @@
 // failed action, and cancelling the context stops Apply between calls.
 // [Combine] makes one template of several (a table mapping per branch and
 // the program's own methods): each batch goes to the first that handles it.
+// Before it commits, a program calls [Datastore.Verify] to read back what
+// Apply wrote: a destination that does not keep a value as written (a
+// column type, a trigger) is an error ([ErrNotKept]) rather than a change
+// every run repeats. An importer that is a [KeysImporter] reads back only
+// the objects the plan touched.
 //
 // For a destination behind a network API, [Workers] makes several calls at
 // once, phase by phase and never two on one object; a template that is safe

@@ -218,7 +218,7 @@ func (t *tree) importAll(ctx context.Context, redact bool, obs *observer) error 
 		bstart := time.Now()
 		records := 0
 		tick := obs.importTick(t.name, b.Name(), bstart, &records)
-		err := b.run(ctx, tick)
+		err := b.run(ctx, nil, tick)
 		obs.importedBranch(t.name, b.Name(), records, b.Len(), time.Since(bstart), err)
 		if err != nil {
 			obs.imported(t, time.Since(start), err)
@@ -249,21 +249,24 @@ func (t *tree) end(err error) error {
 }
 
 // run imports the branch, which the tree's import has emptied: it fills it
-// with what the importer yields, then completes the objects. tick, if not
-// nil, is called with the number of records read so far every 1024 records,
-// and once more at the end.
-func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
+// with what imp yields (b.Importer when imp is nil), then completes the
+// objects. tick, if not nil, is called with the number of records read so
+// far every 1024 records, and once more at the end.
+func (b *Branch[K, V]) run(ctx context.Context, imp Importer, tick func(records int)) error {
 	if b.Unique {
 		// One record is one object: the objects need no map to be found
 		// while importing, and repeated idnumbers show up side by side once
 		// the order is sorted. Get searches the order instead.
 		b.objs = nil
 	}
-	if b.Importer == nil {
+	if imp == nil {
+		imp = b.Importer
+	}
+	if imp == nil {
 		return b.errorf(Pos{}, "", nil, errors.New("no importer"))
 	}
-	positioner, _ := b.Importer.(Positioner)
-	hinter, _ := b.Importer.(SizeHinter)
+	positioner, _ := imp.(Positioner)
+	hinter, _ := imp.(SizeHinter)
 	n := 0
 	// next counts a record and says where it came from.
 	next := func() (Pos, error) {
@@ -305,7 +308,7 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 		return b.put(rec, pos)
 	}
 	// Filter and Preprocess take Records: rows are for branches without.
-	rows, useRows := b.Importer.(RowImporter)
+	rows, useRows := imp.(RowImporter)
 	useRows = useRows && b.Filter == nil && b.Preprocess == nil
 	var err error
 	if useRows {
@@ -320,7 +323,7 @@ func (b *Branch[K, V]) run(ctx context.Context, tick func(records int)) error {
 		useRows = !(errors.Is(err, ErrSkipRows) && n == 0)
 	}
 	if !useRows {
-		err = b.Importer.Import(ctx, yield)
+		err = imp.Import(ctx, yield)
 	}
 	if tick != nil {
 		tick(n)

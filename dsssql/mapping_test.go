@@ -50,7 +50,8 @@ func planIn[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*
 
 // syncRun imports both trees through the mappings in one transaction,
 // plans, applies through them (combined when there are several) and
-// commits when Apply succeeds.
+// commits when Apply succeeds and Verify finds that every change stuck,
+// reading the touched rows back through the mappings' ImportKeys.
 func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*dss.Plan, *dss.Report, error) {
 	t.Helper()
 	tx, plan := planIn(t, db, ds, ms...)
@@ -59,6 +60,9 @@ func syncRun[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...
 		ts[i] = m
 	}
 	report, err := ds.Apply(context.Background(), plan, dss.Combine(ts...))
+	if err == nil {
+		err = ds.Verify(context.Background(), report)
+	}
 	if err != nil {
 		tx.Rollback()
 		return plan, report, err
@@ -516,5 +520,67 @@ func TestMappingUpdateWithoutRow(t *testing.T) {
 			t.Fatalf("commit after the failures: %v", err)
 		}
 		wantRows(t, db, `SELECT COUNT(*) FROM users WHERE age >= 100`, "7")
+	})
+}
+
+// TestMappingVerify: Verify reads back, through ImportKeys, only the rows
+// Apply touched, and finds a change that a trigger undid.
+func TestMappingVerify(t *testing.T) {
+	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
+		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
+		switch b.name {
+		case "sqlite":
+			exec(t, db, `CREATE TRIGGER lower_email AFTER UPDATE OF email ON users BEGIN
+				UPDATE users SET email = lower(NEW.email) WHERE idnumber = NEW.idnumber; END`)
+		case "postgres":
+			exec(t, db, `CREATE FUNCTION lower_email() RETURNS trigger AS $$
+				BEGIN NEW.email := lower(NEW.email); RETURN NEW; END $$ LANGUAGE plpgsql`)
+			exec(t, db, `CREATE TRIGGER lower_email BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION lower_email()`)
+		case "mysql":
+			exec(t, db, `CREATE TRIGGER lower_email BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = LOWER(NEW.email)`)
+		}
+		exec(t, db, `INSERT INTO users VALUES ('1', 'Ada', 'a@x', 36), ('2', 'Bob', 'b@x', 40), ('3', 'Cy', 'c@x', 50)`)
+		ds := dss.New[mUsers, mUsers]()
+		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
+		ds.Dest.Branches.Users.Importer = users
+		ds.Dest.Branches.Users.Guard.MaxDeleteFraction = 1
+
+		// Kept: a rename, a new user, a deleted one.
+		ds.Source.Branches.Users.Importer = dss.Records(
+			dss.Record{"idnumber": "1", "name": "Ada", "email": "a@x", "age": 36},
+			dss.Record{"idnumber": "2", "name": "Robert", "email": "b@x", "age": 40},
+			dss.Record{"idnumber": "3", "name": "Cy", "email": "c@x", "age": 50},
+			dss.Record{"idnumber": "4", "name": "Dee", "email": "d@x", "age": 20})
+		exec(t, db, `INSERT INTO users VALUES ('5', 'Eve', 'e@x', 30)`)
+		if _, _, err := syncRun(t, db, ds, users); err != nil {
+			t.Fatal(err)
+		}
+		wantRows(t, db, `SELECT idnumber, name FROM users ORDER BY idnumber`, "1|Ada", "2|Robert", "3|Cy", "4|Dee")
+		// ImportKeys reads the rows of the idnumbers asked for, and no others.
+		users.DB = db
+		var got []string
+		err := users.ImportKeys(context.Background(), []string{"4", "2", "5"}, func(r dss.Record) error {
+			got = append(got, fmt.Sprintf("%s|%s", r["idnumber"], r["name"])) // MySQL: bytes
+			return nil
+		})
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, []string{"2|Robert", "4|Dee"}) {
+			t.Errorf("ImportKeys(4, 2, 5) = %q, %v; want 2|Robert, 4|Dee", got, err)
+		}
+
+		// Not kept: the trigger lower-cases the email.
+		ds.Source.Branches.Users.Importer = dss.Records(
+			dss.Record{"idnumber": "1", "name": "Ada", "email": "Ada@X", "age": 36},
+			dss.Record{"idnumber": "2", "name": "Robert", "email": "b@x", "age": 40},
+			dss.Record{"idnumber": "3", "name": "Cy", "email": "c@x", "age": 50},
+			dss.Record{"idnumber": "4", "name": "Dee", "email": "d@x", "age": 20})
+		_, _, err = syncRun(t, db, ds, users)
+		if !errors.Is(err, dss.ErrNotKept) {
+			t.Fatalf("err = %v, want ErrNotKept", err)
+		}
+		if want := `update_email(idnumber='1', attr="email", value="Ada@X") (the destination holds "ada@x")`; !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to say %s", err, want)
+		}
+		wantRows(t, db, `SELECT idnumber, email FROM users WHERE idnumber = '1'`, "1|a@x") // rolled back
 	})
 }

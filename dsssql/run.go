@@ -417,6 +417,37 @@ var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 1000000
 // idnumber and the attributes, named as the object's keys. It checks the
 // schema first.
 func (m *Mapping) Import(ctx context.Context, yield func(dss.Record) error) error {
+	return m.importKeys(ctx, nil, yield)
+}
+
+// keysPerQuery is how many idnumbers one query of ImportKeys asks for.
+const keysPerQuery = 500
+
+// ImportKeys is Import for the rows of some idnumbers only, which makes the
+// Mapping a dss.KeysImporter: dss.Datastore.Verify reads back through it
+// what Apply wrote, instead of the whole table. The idnumbers go to the
+// queries as parameters, 500 per query.
+func (m *Mapping) ImportKeys(ctx context.Context, ids []string, yield func(dss.Record) error) error {
+	_, c, err := m.ready(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]any, len(ids))
+	for i, id := range ids {
+		if keys[i], err = c.keyOf(id); err != nil {
+			return m.errorf("idnumber %s: %w", m.showKey(id), err)
+		}
+	}
+	for s := 0; s < len(keys); s += keysPerQuery {
+		if err := m.importKeys(ctx, keys[s:min(s+keysPerQuery, len(keys))], yield); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importKeys is Import, of the rows whose key is in keys unless keys is nil.
+func (m *Mapping) importKeys(ctx context.Context, keys []any, yield func(dss.Record) error) error {
 	r, c, err := m.ready(ctx)
 	if err != nil {
 		return err
@@ -447,7 +478,7 @@ func (m *Mapping) Import(ctx context.Context, yield func(dss.Record) error) erro
 		if len(c.lists) > 0 {
 			l = c.lists[i]
 		}
-		text, args := m.importQuery(r.d, c, l, i == 0)
+		text, args := m.importQuery(r.d, c, l, i == 0, keys)
 		im := Query(r.db, text, args...)
 		im.Name = m.table
 		r.im = im
@@ -469,8 +500,8 @@ func (m *Mapping) Position() dss.Pos {
 
 // importQuery is the query of the Mapping's rows, with the list l: with
 // every scalar attribute and a LEFT JOIN when first, else the elements of
-// l alone.
-func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool) (string, []any) {
+// l alone; of the rows whose key is in keys, unless keys is nil.
+func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool, keys []any) (string, []any) {
 	s := &sqlText{d: d}
 	var args []any
 	arg := func(v any) {
@@ -552,6 +583,22 @@ func (m *Mapping) importQuery(d Dialect, c *config, l *list, first bool) (string
 		s.w(" = ")
 		arg(k.val)
 	}
+	if keys != nil {
+		if len(conds) == 0 {
+			s.w(" WHERE t.")
+		} else {
+			s.w(" AND t.")
+		}
+		s.q(c.key.name)
+		s.w(" IN (")
+		for i, k := range keys {
+			if i > 0 {
+				s.w(", ")
+			}
+			arg(k)
+		}
+		s.w(")")
+	}
 	return s.b.String(), args
 }
 
@@ -584,7 +631,7 @@ func (m *Mapping) ImportRows(ctx context.Context, yield func(keys, row []string)
 		if l != nil {
 			keys = append(keys, l.attr)
 		}
-		text, args := m.importQuery(r.d, c, l, i == 0)
+		text, args := m.importQuery(r.d, c, l, i == 0, nil)
 		im := &Importer{Name: m.table, db: r.db, query: text, args: args}
 		r.im = im
 		if err := im.importRows(ctx, keys, l != nil, yield); err != nil {

@@ -458,15 +458,20 @@ func (w *writer) key(a *dss.Action) (any, error) {
 			}
 		}
 	}
-	switch w.c.key.kind {
+	return w.c.keyOf(a.ID)
+}
+
+// keyOf returns the idnumber id, as text, as the key column stores it.
+func (c *config) keyOf(id string) (any, error) {
+	switch c.key.kind {
 	case kindInt:
-		return strconv.ParseInt(a.ID, 10, 64)
+		return strconv.ParseInt(id, 10, 64)
 	case kindFloat:
-		return strconv.ParseFloat(a.ID, 64)
+		return strconv.ParseFloat(id, 64)
 	case kindBool:
-		return strconv.ParseBool(a.ID)
+		return strconv.ParseBool(id)
 	}
-	return a.ID, nil
+	return id, nil
 }
 
 // findRevived finds the new objects whose row is there, in scope and

@@ -82,7 +82,7 @@ func TestVerifyRefusesNonConvergence(t *testing.T) {
 			code, out, errOut := runSync(t, b, "-verbose")
 			require.Equal(t, exitError, code, out)
 			require.Len(t, planLines(out), 46)
-			require.Contains(t, errOut, `after 46 actions were applied, the database still differs from the export by 40 actions, the first `+
+			require.Contains(t, errOut, `after 46 actions were applied, 40 differences are left, the first: `+
 				`update_name(idnumber='20240001', attr="name", value=[redacted]);`)
 			require.Contains(t, errOut, "rolled back")
 			require.NotContains(t, errOut, "Okafor")
@@ -90,7 +90,7 @@ func TestVerifyRefusesNonConvergence(t *testing.T) {
 
 			code, _, errOut = runSync(t, b, "-show-values")
 			require.Equal(t, exitError, code)
-			require.Contains(t, errOut, `update_name(idnumber='20240001', attr="name", value="Chidi Okafor") (the database holds "Chidi Okafor ")`)
+			require.Contains(t, errOut, `update_name(idnumber='20240001', attr="name", value="Chidi Okafor") (the destination holds "Chidi Okafor ")`)
 			require.Equal(t, before, snapshot(t, b.db))
 
 			code, out, errOut = runSync(t, b, "-no-verify")
@@ -103,7 +103,7 @@ func TestVerifyRefusesNonConvergence(t *testing.T) {
 			code, out, errOut = runSync(t, b)
 			require.Equal(t, exitError, code, errOut)
 			require.Len(t, planLines(out), 40)
-			require.Contains(t, errOut, `the first update_name(idnumber='20240001', attr="name", value=[redacted])`)
+			require.Contains(t, errOut, `the first: update_name(idnumber='20240001', attr="name", value=[redacted])`)
 		})
 	}
 }
@@ -129,7 +129,7 @@ func TestVerifySavedPlan(t *testing.T) {
 			if kept {
 				code, _, errOut = runSync(t, b, "-plan", planPath)
 				require.Equal(t, exitError, code)
-				require.Contains(t, errOut, `after 6 actions were applied, the database still differs from the plan by 1 actions, the first old_users(idnumber='20240015');`)
+				require.Contains(t, errOut, `after 6 actions were applied, 1 differences are left, the first: old_users(idnumber='20240015');`)
 				require.Contains(t, errOut, "rolled back")
 				require.Equal(t, before, snapshot(t, b.db))
 			}
@@ -142,7 +142,7 @@ func TestVerifySavedPlan(t *testing.T) {
 			if kept {
 				left = 2
 			}
-			require.Contains(t, errOut, fmt.Sprintf(`still differs from the plan by %d actions, the first update_name(idnumber='20240001', attr="name", value=[redacted]);`, left))
+			require.Contains(t, errOut, fmt.Sprintf(`%d differences are left, the first: update_name(idnumber='20240001', attr="name", value=[redacted]);`, left))
 			require.NotContains(t, errOut, "Okafor")
 			require.Equal(t, before, snapshot(t, b.db))
 

@@ -1,0 +1,177 @@
+package dss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+)
+
+// ErrNotKept is wrapped by Verify's error when the destination does not
+// hold what Apply wrote.
+var ErrNotKept = errors.New("the destination did not keep what was applied")
+
+// A KeysImporter is the optional upgrade of an Importer that can import the
+// objects of some idnumbers only, so that [Datastore.Verify] reads back what
+// Apply wrote rather than the whole branch. ImportKeys yields the records of
+// those objects as Import would, and no others; ids are idnumbers as text,
+// as in [Action].ID.
+type KeysImporter interface {
+	Importer
+	ImportKeys(ctx context.Context, ids []string, yield func(Record) error) error
+}
+
+// Verify reads the destination again after Apply, before the program
+// commits, and checks that every object the report's applied actions
+// touched now equals the plan's source object, and that every object an
+// old_ action deleted is gone. Some destinations do not keep a value as it
+// was written: a timestamp column drops the offset, a float column keeps a
+// float32, char(n) pads, a trigger rewrites. Such a destination never
+// converges, and every run would apply the same changes again without a
+// word; Verify makes it an error instead, so that the program can roll back.
+//
+// The destination tree is imported again, through the same importers, so a
+// transaction's importers see its uncommitted writes. A branch whose
+// importer is a [KeysImporter] reads back only the touched objects; any
+// other is imported whole. Objects with an action that failed or was not
+// implemented are not checked. Afterwards, the destination must be imported
+// again before the next Plan.
+//
+// r must be the Report of this datastore's last Apply. Verify returns nil,
+// an import's error, or an error wrapping ErrNotKept that counts the
+// differences left and names the first: values are redacted when the
+// destination tree redacts them.
+func (ds *Datastore[S, D]) Verify(ctx context.Context, r *Report) error {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	s, d := &ds.Source.t, &ds.Dest.t
+	if r == nil || r.dest != d || len(r.applied) != len(r.Plan) {
+		return fmt.Errorf("dss: verify %s: the report is not one of this datastore's Apply", d.name)
+	}
+	objs, ids := touched(r)
+	if err := d.importKeys(ctx, ids, ds.Dest.RedactValues); err != nil {
+		return fmt.Errorf("dss: verify %s: %w", d.name, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var left []Action
+	for _, a := range objs {
+		left = append(left, notKept(s, d, a)...)
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	first := left[0].message(d.redact || left[0].Secret)
+	if left[0].Kind == KindUpdate && !d.redact && !left[0].Secret {
+		first += " (the destination holds " + strconv.Quote(fmt.Sprint(left[0].DestValue)) + ")"
+	}
+	return fmt.Errorf("dss: verify %s: %w: after %d actions were applied, %d differences are left, the first: %s",
+		d.name, ErrNotKept, r.Applied, len(left), first)
+}
+
+// touched returns the first action of each object that r's applied actions
+// touched, in plan order, leaving out objects with an action that was
+// reached and not applied; and the objects' idnumbers by branch.
+func touched(r *Report) ([]Action, map[string][]string) {
+	type ref struct{ branch, id string }
+	first := map[ref]int{}
+	skip := map[ref]bool{}
+	var order []ref
+	for i, a := range r.Plan {
+		k := ref{a.Branch, a.ID}
+		if a.Kind == KindError || (r.reached != nil && r.reached[i] && !r.applied[i]) {
+			skip[k] = true
+			continue
+		}
+		if !r.applied[i] {
+			continue
+		}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+			order = append(order, k)
+		}
+	}
+	var objs []Action
+	ids := map[string][]string{}
+	for _, k := range order {
+		if !skip[k] {
+			objs = append(objs, r.Plan[first[k]])
+			ids[k.branch] = append(ids[k.branch], k.id)
+		}
+	}
+	return objs, ids
+}
+
+// importKeys imports the tree again, for Verify: each branch that has
+// touched objects and a KeysImporter reads only those (ids), a branch
+// without touched objects nothing, and any other branch is imported whole.
+func (t *tree) importKeys(ctx context.Context, ids map[string][]string, redact bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.begin(redact)
+	partial := false
+	for _, b := range t.branches {
+		var imp Importer
+		if ki, ok := b.importer().(KeysImporter); ok {
+			some := ids[b.Name()]
+			imp = ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+				if len(some) == 0 {
+					return nil
+				}
+				return ki.ImportKeys(ctx, some, yield)
+			})
+			partial = true
+		}
+		if err := b.run(ctx, imp, nil); err != nil {
+			return t.end(err)
+		}
+	}
+	err := t.end(nil)
+	if partial {
+		t.state = stateApplied // it holds some objects only: no plan from it
+	}
+	return err
+}
+
+// notKept returns what is left to do to the object of a, the first applied
+// action on it, for the destination to equal the plan's source object: its
+// new_ action when it is missing, its attribute actions when it differs,
+// a itself when a deleted it and it is still there.
+func notKept(s, d *tree, a Action) []Action {
+	sb, db := s.byName[a.Branch], d.byName[a.Branch]
+	if db == nil { // Apply binds no action to a branch the trees lack
+		return []Action{a}
+	}
+	dst, found := db.lookup(a.ID)
+	if a.Kind == KindOld {
+		if found {
+			return []Action{a}
+		}
+		return nil
+	}
+	src := a.Source
+	if sb == nil || !isObject(src, sb.objPlan()) {
+		return []Action{a} // no source object of the branch's type to compare with
+	}
+	if !found {
+		return []Action{{Kind: KindNew, Name: newName(a.Branch), Branch: a.Branch, ID: a.ID, Source: src}}
+	}
+	if !isObject(dst, db.objPlan()) {
+		return []Action{a}
+	}
+	pp, names := pairNames(a.Branch, sb.objPlan(), db.objPlan())
+	var left []Action
+	diffObjects(pp, names, a.Branch, reflect.ValueOf(src).UnsafePointer(), reflect.ValueOf(dst).UnsafePointer(),
+		func() (string, any, any) { return a.ID, src, dst },
+		func(x Action) bool { left = append(left, x); return true })
+	return left
+}
+
+// isObject reports whether v is a non-nil pointer to an object of p's type.
+func isObject(v any, p *objPlan) bool {
+	rv := reflect.ValueOf(v)
+	return rv.IsValid() && rv.Type() == reflect.PointerTo(p.typ) && !rv.IsNil()
+}
