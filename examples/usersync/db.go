@@ -9,6 +9,7 @@ import (
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsssql"
+	"github.com/datastoresync/dss/dsssql/dsn"
 
 	_ "modernc.org/sqlite" // SQLite, the default database
 )
@@ -21,16 +22,17 @@ type database struct {
 	busy    time.Duration // how long to wait for another run's lock
 }
 
-// openDatabase opens the database at dsn when it is set, else the SQLite
-// file at path.
-func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*database, error) {
+// openDatabase opens the database at address when it is set, else the
+// SQLite file at path. The address is read by its driver's own parser
+// (package dsn), and messages name the database without its password.
+func openDatabase(ctx context.Context, path, address string, busy time.Duration) (*database, error) {
 	d := &database{busy: busy, dialect: dsssql.SQLite, where: path}
-	if dsn != "" {
-		p, err := parseDSN(dsn)
+	if address != "" {
+		p, err := dsn.Parse(address)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-dsn: %w", err)
 		}
-		d.dialect, d.where, d.db = p.dialect, redactDSN(dsn), sql.OpenDB(p.connector)
+		d.dialect, d.where, d.db = p.Dialect, p.String(), p.OpenDB()
 		// The run needs one connection. MySQL's lock (GET_LOCK) is a
 		// session's, not a transaction's: every transaction of the run is
 		// on that connection, whose end, with the run, frees the lock.
@@ -49,7 +51,7 @@ func openDatabase(ctx context.Context, path, dsn string, busy time.Duration) (*d
 	}
 	if err := d.db.PingContext(ctx); err != nil {
 		d.db.Close()
-		return nil, fmt.Errorf("open %s: %w", d.where, redactErr(err, dsn))
+		return nil, fmt.Errorf("open %s: %w", d.where, dsn.Redact(err, address))
 	}
 	return d, nil
 }

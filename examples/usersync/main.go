@@ -51,6 +51,7 @@ import (
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsscsv"
+	"github.com/datastoresync/dss/dsssql/dsn"
 	"github.com/datastoresync/dss/internal/planfile"
 )
 
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	csvPath := fs.String("csv", "", "the users export (default: the example's testdata/users.csv)")
 	dbPath := fs.String("db", "usersync.db", "the SQLite database file, created when missing")
-	dsn := fs.String("dsn", "", "a PostgreSQL (postgres://...) or MySQL/MariaDB (mysql://user:password@host:port/database) URL; overrides -db")
+	address := fs.String("dsn", "", "a PostgreSQL (postgres://...) or MySQL/MariaDB (mysql://user:password@host:port/database) URL; overrides -db")
 	busy := fs.Duration("busy-timeout", 5*time.Second, "how long to wait for another run's lock on the database")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
 	detailed := fs.Bool("detailed-exitcode", false, "with -dry-run: exit 2 when there are changes")
@@ -130,14 +131,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	code, err := syncUsers(ctx, options{
-		csvPath: *csvPath, dbPath: *dbPath, dsn: *dsn, busy: *busy, dryRun: *dryRun, detailed: *detailed,
+		csvPath: *csvPath, dbPath: *dbPath, dsn: *address, busy: *busy, dryRun: *dryRun, detailed: *detailed,
 		out: *out, plan: *planFile, showValues: *showValues, noFinalNewline: *noFinalNewline,
 		guard: dss.Guard{MaxDeletes: *maxDeletes, MaxDeleteFraction: *maxFraction, MaxRemoves: *maxDeletes,
 			MaxRemoveFraction: *maxFraction, AllowEmptySource: *allowEmpty},
 		verbose: *verbose, progress: terminal(stderr), noVerify: *noVerify, keys: keys, html: *htmlPath, markdown: *mdPath,
 	}, stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "usersync: %v\n", redactErr(err, *dsn))
+		fmt.Fprintf(stderr, "usersync: %v\n", dsn.Redact(err, *address))
 		return exitError
 	}
 	return code

@@ -1,6 +1,30 @@
-package main
+// Package dsn reads the database address a sync program is given on its
+// command line or in its environment, with the drivers' own parsers: a
+// PostgreSQL URL or keyword/value string (pgx's ParseConfig, which also
+// reads PGPASSWORD, the password file...), or a mysql:// URL
+// (mysql://user:password@host:3306/database?params, read with net/url and
+// the MySQL driver's mysql.Config, FormatDSN and ParseDSN, the password set
+// apart).
+//
+// The point is the password. The driver gets the parsed configuration,
+// never the text, so it cannot quote the password in an error; String
+// names the database by user, hosts, ports and database, on one printable
+// line; and Redact masks the password, in every form a DSN may write it,
+// in errors that repeat it all the same. No error of this package quotes
+// the text it was given.
+//
+//	d, err := dsn.Parse(os.Getenv("APP_DSN"))
+//	if err != nil {
+//		return err // never quotes the DSN
+//	}
+//	db := d.OpenDB()
+//	if err := db.PingContext(ctx); err != nil {
+//		return fmt.Errorf("open %s: %w", d, dsn.Redact(err, os.Getenv("APP_DSN")))
+//	}
+package dsn
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"net"
@@ -16,48 +40,57 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// -dsn is read once, by the drivers' own parsers: pgx's ParseConfig for a
-// postgres:// URL or a keyword/value string (and PGPASSWORD, the password
-// file...); for a mysql:// URL, net/url and the MySQL driver's own DSN
-// (mysql.Config, FormatDSN and ParseDSN), the password set apart. The
-// driver gets the parsed configuration, never the text, so it cannot quote
-// the password in an error; messages name the database by user, hosts,
-// ports and database, and redactErr masks the password all the same.
-
 // dsnMask stands for a password in messages.
 const dsnMask = "xxxxx"
 
-// A dsnError is a -dsn that usersync cannot use, in words that never quote
-// it.
+// A dsnError is a DSN that cannot be used, in words that never quote it.
 type dsnError struct{ text string }
 
 func (e *dsnError) Error() string { return e.text }
 
 // errDSN is a DSN that does not parse. The parsers' messages are not shown:
 // in a malformed DSN a password may sit anywhere, and they quote it.
-var errDSN = &dsnError{"-dsn does not parse as a postgres:// or mysql:// URL or a PostgreSQL keyword/value string" +
+var errDSN = &dsnError{"does not parse as a postgres:// or mysql:// URL or a PostgreSQL keyword/value string" +
 	" (the parser's message is not shown, as it may quote the password; in a URL, a '/', '?', '@', '#' or space in a password," +
 	" and an '@' after the host, must be percent-encoded)"}
 
-// parsedDSN is a DSN as the drivers read it.
-type parsedDSN struct {
-	dialect   dsssql.Dialect
+// DSN is a database address as its driver read it.
+type DSN struct {
+	// Dialect is the database's: dsssql.Postgres or dsssql.MySQL.
+	Dialect dsssql.Dialect
+
 	connector driver.Connector // opens connections with the parsed configuration
 	shown     string           // the database for messages, without the password
 	password  string
 }
 
-// parseDSN reads dsn with the driver's parser.
-func parseDSN(dsn string) (parsedDSN, error) {
+// OpenDB returns a database handle that opens connections with the
+// parsed configuration (sql.OpenDB), without connecting yet.
+func (d *DSN) OpenDB() *sql.DB { return sql.OpenDB(d.connector) }
+
+// String names the database for messages and logs, without its password,
+// as a URL: postgres://user@host:5432/db, mysql://user@host:3306/db. A
+// control character in it is escaped, and the whole quoted, so that a
+// newline or a terminal escape can neither break nor hide the line.
+func (d *DSN) String() string {
+	if strings.ContainsFunc(d.shown, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return strconv.Quote(d.shown)
+	}
+	return d.shown
+}
+
+// Parse reads dsn with its driver's parser: a mysql:// URL with the MySQL
+// driver's, anything else with pgx's. Its error never quotes dsn.
+func Parse(dsn string) (*DSN, error) {
 	switch {
 	case mislaidPassword(dsn):
-		return parsedDSN{}, errDSN
+		return nil, errDSN
 	case strings.HasPrefix(dsn, "mysql://"):
 		return parseMySQL(dsn)
 	}
 	config, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return parsedDSN{}, errDSN
+		return nil, errDSN
 	}
 	var hosts []string // a host comes again for each TLS mode it is tried with
 	for _, h := range append([]*pgconn.FallbackConfig{{Host: config.Host, Port: config.Port}}, config.Fallbacks...) {
@@ -69,7 +102,7 @@ func parseDSN(dsn string) (parsedDSN, error) {
 	if strings.HasPrefix(config.Host, "/") { // a Unix socket's directory
 		u.Host, u.RawQuery = "", url.Values{"host": {config.Host}}.Encode()
 	}
-	return parsedDSN{dsssql.Postgres, stdlib.GetConnector(*config), u.String(), config.Password}, nil
+	return &DSN{dsssql.Postgres, stdlib.GetConnector(*config), u.String(), config.Password}, nil
 }
 
 // mislaidPassword reports whether dsn is a URL with an '@' after its user
@@ -100,10 +133,10 @@ func mislaidPassword(dsn string) bool {
 // (user@tcp(host:port)/database?params) is written and read by the driver
 // without the password, which is set apart: a '/' or an '@' in it would
 // not survive that text.
-func parseMySQL(dsn string) (parsedDSN, error) {
+func parseMySQL(dsn string) (*DSN, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || u.Opaque != "" || u.Fragment != "" || strings.Contains(strings.TrimPrefix(u.Path, "/"), "/") {
-		return parsedDSN{}, errDSN
+		return nil, errDSN
 	}
 	config := mysql.NewConfig()
 	config.User, config.Net, config.DBName = u.User.Username(), "tcp", strings.TrimPrefix(u.Path, "/")
@@ -134,39 +167,38 @@ func parseMySQL(dsn string) (parsedDSN, error) {
 		}
 	}
 	if err != nil { // the text has no password: the reason may be shown
-		return parsedDSN{}, &dsnError{"-dsn: " + err.Error()}
+		return nil, &dsnError{err.Error()}
 	}
 	shown := url.URL{Scheme: "mysql", User: url.User(parsed.User), Host: parsed.Addr, Path: "/" + parsed.DBName}
-	return parsedDSN{dsssql.MySQL, connector, shown.String(), parsed.Passwd}, nil
+	return &DSN{dsssql.MySQL, connector, shown.String(), parsed.Passwd}, nil
 }
 
-// redactDSN describes the database at dsn for messages and logs, without
-// its password.
-func redactDSN(dsn string) string {
-	p, err := parseDSN(dsn)
-	switch {
-	case err != nil:
+// Describe is Parse(dsn).String(), or words that say dsn does not parse,
+// without quoting it.
+func Describe(dsn string) string {
+	d, err := Parse(dsn)
+	if err != nil {
 		return "(a DSN that does not parse, not shown)"
-	case strings.ContainsFunc(p.shown, func(r rune) bool { return !strconv.IsPrint(r) }):
-		return strconv.Quote(p.shown) // a newline or an escape would break or hide the line
 	}
-	return p.shown
+	return d.String()
 }
 
-// redactErr removes dsn, and its password as read and as a DSN writes it,
-// from err's text, in case a driver repeats them. errors.Is and errors.As
-// still reach err, whose own text is not redacted.
-func redactErr(err error, dsn string) error {
+// Redact removes dsn, and its password as read and as a DSN writes it (as
+// typed, percent-encoded, quoted), from err's text, in case a driver repeats
+// them. When dsn does not parse, the password is unknown, and err's text is
+// not shown at all, unless err is this package's own. errors.Is and
+// errors.As still reach err, whose own text is not redacted.
+func Redact(err error, dsn string) error {
 	if err == nil || dsn == "" {
 		return err
 	}
-	p, perr := parseDSN(dsn)
+	p, perr := Parse(dsn)
 	var de *dsnError
 	switch {
 	case perr != nil && errors.As(err, &de):
 		return err // says why, without quoting the DSN
 	case perr != nil: // the password is unknown, and the text may quote it
-		return &redactedError{text: errDSN.text + "; the error is not shown, as it may quote the password", err: err}
+		return &redactedError{text: "the DSN " + errDSN.text + "; the error is not shown, as it may quote the password", err: err}
 	}
 	text := strings.ReplaceAll(err.Error(), dsn, p.shown)
 	if pw := p.password; pw != "" {
