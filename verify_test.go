@@ -119,3 +119,32 @@ func TestVerifyNeedsItsReport(t *testing.T) {
 		require.False(t, errors.Is(err, ErrNotKept))
 	}
 }
+
+func TestVerifySkipsUnreachedObjects(t *testing.T) {
+	// Apply stops after user 1's rename: its tag changes were not reached,
+	// so user 1 is not checked; user 2 and group y, created before, are.
+	ds, m := scenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fakeTemplate{m}
+	tmpl := TemplateFunc(func(c context.Context, batch []Action) error {
+		for _, a := range batch {
+			switch a.Name {
+			case "new_users":
+				require.NoError(t, f.NewUsers(c, a))
+			case "new_groups":
+				require.NoError(t, f.NewGroups(c, []Action{a}))
+			case "update_name":
+				cancel()
+				require.NoError(t, f.UpdateName(c, a))
+			default:
+				t.Fatalf("%s was reached", a.Name)
+			}
+		}
+		return nil
+	})
+	r, err := ds.Apply(ctx, mustPlan(t, ds), tmpl)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 3, r.Applied)
+	require.NoError(t, ds.Verify(context.Background(), r))
+
+}

@@ -94,4 +94,3 @@ func TestDSNPasswordNotInAppliedLine(t *testing.T) {
 		})
 	}
 }
-
