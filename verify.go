@@ -33,9 +33,11 @@ type KeysImporter interface {
 //
 // The destination tree is imported again, through the same importers, so a
 // transaction's importers see its uncommitted writes. A branch whose
-// importer is a [KeysImporter] reads back only the touched objects; any
-// other is imported whole. An object with an action that failed, was not
-// implemented or was not reached is not checked. Afterwards, the destination must be imported
+// importer is a [KeysImporter] reads back only the touched objects, unless
+// they are more than 1,024 and more than an eighth of the branch (an
+// initial load), which one query of the whole branch reads faster; any
+// other branch is imported whole. An object with an action that failed, was not implemented or was
+// not reached is not checked. Afterwards, the destination must be imported
 // again before the next Plan.
 //
 // r must be the Report of this datastore's last Apply. Verify returns nil,
@@ -50,6 +52,15 @@ func (ds *Datastore[S, D]) Verify(ctx context.Context, r *Report) error {
 		return fmt.Errorf("dss: verify %s: the report is not one of this datastore's Apply", d.name)
 	}
 	objs, ids := touched(r)
+	s.mu.RLock()
+	d.mu.RLock()
+	for name, some := range ids {
+		if len(some) > keyedMin && len(some)*keyedShare > max(branchLen(s, name), branchLen(d, name)) {
+			ids[name] = nil // most of the branch: one query for all is faster
+		}
+	}
+	d.mu.RUnlock()
+	s.mu.RUnlock()
 	if err := d.importKeys(ctx, ids, ds.Dest.RedactValues); err != nil {
 		return fmt.Errorf("dss: verify %s: %w", d.name, err)
 	}
@@ -70,6 +81,26 @@ func (ds *Datastore[S, D]) Verify(ctx context.Context, r *Report) error {
 	}
 	return fmt.Errorf("dss: verify %s: %w: after %d actions were applied, %d differences are left, the first: %s",
 		d.name, ErrNotKept, r.Applied, len(left), first)
+}
+
+// Verify reads the touched objects of a branch back by idnumber when they
+// are at most keyedMin, or at most one in keyedShare of the branch's
+// objects; a branch with more of them touched is imported whole. Reading by
+// key costs several times more per row than one query of the whole table
+// (after an initial load of 100,000 users into PostgreSQL: 1.9 s against
+// 0.3 s).
+const (
+	keyedMin   = 1024
+	keyedShare = 8
+)
+
+// branchLen returns the number of objects in t's branch name, 0 when t has
+// no such branch.
+func branchLen(t *tree, name string) int {
+	if b := t.byName[name]; b != nil {
+		return b.Len()
+	}
+	return 0
 }
 
 // touched returns the first action of each object whose every action in
@@ -104,8 +135,8 @@ func touched(r *Report) ([]Action, map[string][]string) {
 }
 
 // importKeys imports the tree again, for Verify: each branch that has
-// touched objects and a KeysImporter reads only those (ids), a branch
-// without touched objects nothing, and any other branch is imported whole.
+// touched objects (ids) and a KeysImporter reads only those, a branch that
+// is in ids without any nothing, and any other branch is imported whole.
 func (t *tree) importKeys(ctx context.Context, ids map[string][]string, redact bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -114,14 +145,17 @@ func (t *tree) importKeys(ctx context.Context, ids map[string][]string, redact b
 	for _, b := range t.branches {
 		var imp Importer
 		if ki, ok := b.importer().(KeysImporter); ok {
-			some := ids[b.Name()]
-			imp = ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
-				if len(some) == 0 {
-					return nil
-				}
-				return ki.ImportKeys(ctx, some, yield)
-			})
-			partial = true
+			some, ok := ids[b.Name()]
+			switch {
+			case !ok: // untouched: read nothing
+				imp = ImporterFunc(func(context.Context, func(Record) error) error { return nil })
+				partial = true
+			case some != nil:
+				imp = ImporterFunc(func(ctx context.Context, yield func(Record) error) error {
+					return ki.ImportKeys(ctx, some, yield)
+				})
+				partial = true
+			}
 		}
 		if err := b.run(ctx, imp, nil); err != nil {
 			return t.end(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -147,4 +148,50 @@ func TestVerifySkipsUnreachedObjects(t *testing.T) {
 	require.Equal(t, 3, r.Applied)
 	require.NoError(t, ds.Verify(context.Background(), r))
 
+}
+
+// TestVerifyWholeOrByKey checks when Verify reads a KeysImporter's branch
+// back by idnumber and when it imports it whole: by key up to 1,024
+// touched objects or an eighth of the branch, whole beyond both.
+func TestVerifyWholeOrByKey(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		users, changed int
+		byKey          bool
+	}{
+		{"initial load of 2,000", 2000, 2000, false},
+		{"1,100 changed of 10,000", 10000, 1100, true},
+		{"2,000 changed of 10,000", 10000, 2000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var src, dst []Record
+			for i := range tc.users {
+				id := strconv.Itoa(i)
+				src = append(src, Record{"idnumber": id, "_lastfirst": "L, F", "department": "x"})
+				if tc.changed < tc.users {
+					last := "L"
+					if i < tc.changed {
+						last = "Old"
+					}
+					dst = append(dst, Record{"idnumber": id, "_first": "F", "_last": last, "department": "x"})
+				}
+			}
+			ds, m := newDatastore(t, src, dst, nil)
+			users := &keysImporter{Importer: ds.Dest.Branches.Users.Importer}
+			ds.Dest.Branches.Users.Importer = users
+			p := mustPlan(t, ds)
+			users.whole = 0
+			r, err := ds.Apply(context.Background(), p, Methods(&fakeTemplate{m}))
+			require.NoError(t, err)
+			require.NoError(t, ds.Verify(context.Background(), r))
+			if tc.byKey {
+				require.Len(t, users.asked, 1)
+				require.Len(t, users.asked[0], tc.changed)
+				require.Equal(t, 0, users.whole)
+			} else {
+				require.Empty(t, users.asked)
+				require.Equal(t, 1, users.whole)
+			}
+		})
+	}
 }
