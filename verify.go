@@ -69,8 +69,9 @@ func (ds *Datastore[S, D]) Verify(ctx context.Context, r *Report) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var left []Action
-	for _, a := range objs {
-		left = append(left, notKept(s, d, a)...)
+	pairs := map[string]pairing{}
+	for _, i := range objs {
+		left = append(left, notKept(s, d, r.Plan[i], pairs)...)
 	}
 	if len(left) == 0 {
 		return nil
@@ -103,32 +104,28 @@ func branchLen(t *tree, name string) int {
 	return 0
 }
 
-// touched returns the first action of each object whose every action in
-// r's plan was applied, in plan order, and those objects' idnumbers by
-// branch. An object with an action that failed, was not implemented or was
-// not reached is left out: it is not expected to equal its source.
-func touched(r *Report) ([]Action, map[string][]string) {
+// touched returns the index in r's plan of the first action of each object
+// whose every action was applied, in plan order, and those objects'
+// idnumbers by branch. An object with an action that failed, was not
+// implemented or was not reached is left out: it is not expected to equal
+// its source.
+func touched(r *Report) ([]int, map[string][]string) {
 	type ref struct{ branch, id string }
-	first := map[ref]int{}
-	skip := map[ref]bool{}
-	var order []ref
+	first := make(map[ref]int, len(r.Plan)) // -1: an action was not applied
 	for i, a := range r.Plan {
 		k := ref{a.Branch, a.ID}
-		if !r.applied[i] {
-			skip[k] = true
-			continue
-		}
-		if _, ok := first[k]; !ok {
+		if _, seen := first[k]; !r.applied[i] {
+			first[k] = -1
+		} else if !seen {
 			first[k] = i
-			order = append(order, k)
 		}
 	}
-	var objs []Action
+	objs := make([]int, 0, len(first))
 	ids := map[string][]string{}
-	for _, k := range order {
-		if !skip[k] {
-			objs = append(objs, r.Plan[first[k]])
-			ids[k.branch] = append(ids[k.branch], k.id)
+	for i, a := range r.Plan {
+		if first[ref{a.Branch, a.ID}] == i {
+			objs = append(objs, i)
+			ids[a.Branch] = append(ids[a.Branch], a.ID)
 		}
 	}
 	return objs, ids
@@ -168,11 +165,19 @@ func (t *tree) importKeys(ctx context.Context, ids map[string][]string, redact b
 	return err
 }
 
+// pairing is what notKept compares a branch's objects with, made once per
+// branch.
+type pairing struct {
+	pp    *pairPlan
+	names []attrNames
+}
+
 // notKept returns what is left to do to the object of a, the first applied
 // action on it, for the destination to equal the plan's source object: its
 // new_ action when it is missing, its attribute actions when it differs,
-// a itself when a deleted it and it is still there.
-func notKept(s, d *tree, a Action) []Action {
+// a itself when a deleted it and it is still there. pairs keeps each
+// branch's pairing.
+func notKept(s, d *tree, a Action, pairs map[string]pairing) []Action {
 	sb, db := s.byName[a.Branch], d.byName[a.Branch]
 	if db == nil { // Apply binds no action to a branch the trees lack
 		return []Action{a}
@@ -194,9 +199,13 @@ func notKept(s, d *tree, a Action) []Action {
 	if !isObject(dst, db.objPlan()) {
 		return []Action{a}
 	}
-	pp, names := pairNames(a.Branch, sb.objPlan(), db.objPlan())
+	p, ok := pairs[a.Branch]
+	if !ok {
+		p.pp, p.names = pairNames(a.Branch, sb.objPlan(), db.objPlan())
+		pairs[a.Branch] = p
+	}
 	var left []Action
-	diffObjects(pp, names, a.Branch, reflect.ValueOf(src).UnsafePointer(), reflect.ValueOf(dst).UnsafePointer(),
+	diffObjects(p.pp, p.names, a.Branch, reflect.ValueOf(src).UnsafePointer(), reflect.ValueOf(dst).UnsafePointer(),
 		func() (string, any, any) { return a.ID, src, dst },
 		func(x Action) bool { left = append(left, x); return true })
 	return left
