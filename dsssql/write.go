@@ -774,9 +774,12 @@ func (w *writer) write(s, e int) error {
 				return err
 			}
 		}
-		rows = rows[:0]
 		n := 0
 		width := len(st.o.cols)
+		if need := (e - s) * width; cap(rows) < need {
+			rows = make([]any, 0, need) // one row an object at least: grown once, not by doubling
+		}
+		rows = rows[:0]
 		for i := s; i < e; i++ {
 			err := st.rows(i, func(vals ...any) {
 				rows = append(rows, vals[:width]...)
