@@ -128,7 +128,8 @@
 // Apply wrote: a destination that does not keep a value as written (a
 // column type, a trigger) is an error ([ErrNotKept]) rather than a change
 // every run repeats. An importer that is a [KeysImporter] reads back only
-// the objects the plan touched.
+// the objects the plan touched, unless they are over an eighth of a large
+// branch.
 //
 // For a destination behind a network API, [Workers] makes several calls at
 // once, phase by phase and never two on one object; a template that is safe
