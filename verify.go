@@ -34,11 +34,11 @@ type KeysImporter interface {
 // The destination tree is imported again, through the same importers, so a
 // transaction's importers see its uncommitted writes. A branch whose
 // importer is a [KeysImporter] reads back only the touched objects, unless
-// they are more than 1,024 and more than an eighth of the branch (an
-// initial load), which one query of the whole branch reads faster; any
-// other branch is imported whole. An object with an action that failed, was not implemented or was
-// not reached is not checked. Afterwards, the destination must be imported
-// again before the next Plan.
+// they are more than 100 and more than an eighth of the branch (an initial
+// load), which one query of the whole branch reads faster; any other branch
+// is imported whole. An object with an action that failed, was not
+// implemented or was not reached is not checked. Afterwards, the
+// destination must be imported again before the next Plan.
 //
 // r must be the Report of this datastore's last Apply. Verify returns nil,
 // an import's error, or an error wrapping ErrNotKept that counts the
@@ -91,7 +91,7 @@ func (ds *Datastore[S, D]) Verify(ctx context.Context, r *Report) error {
 // (after an initial load of 100,000 users into PostgreSQL: 1.9 s against
 // 0.3 s).
 const (
-	keyedMin   = 1024
+	keyedMin   = 100
 	keyedShare = 8
 )
 

@@ -151,7 +151,7 @@ func TestVerifySkipsUnreachedObjects(t *testing.T) {
 }
 
 // TestVerifyWholeOrByKey checks when Verify reads a KeysImporter's branch
-// back by idnumber and when it imports it whole: by key up to 1,024
+// back by idnumber and when it imports it whole: by key up to 100
 // touched objects or an eighth of the branch, whole beyond both.
 func TestVerifyWholeOrByKey(t *testing.T) {
 	for _, tc := range []struct {
@@ -160,6 +160,8 @@ func TestVerifyWholeOrByKey(t *testing.T) {
 		byKey          bool
 	}{
 		{"initial load of 2,000", 2000, 2000, false},
+		{"initial load of 90", 90, 90, true},
+		{"150 changed of 1,000", 1000, 150, false},
 		{"1,100 changed of 10,000", 10000, 1100, true},
 		{"2,000 changed of 10,000", 10000, 2000, false},
 	} {
