@@ -131,9 +131,10 @@ func touched(r *Report) ([]int, map[string][]string) {
 	return objs, ids
 }
 
-// importKeys imports the tree again, for Verify: each branch that has
-// touched objects (ids) and a KeysImporter reads only those, a branch that
-// is in ids without any nothing, and any other branch is imported whole.
+// importKeys imports the tree again, for Verify. A branch whose importer is
+// a KeysImporter reads the idnumbers ids lists for it: none when ids has no
+// entry for it, the whole branch when its entry is nil. Any other branch is
+// imported whole.
 func (t *tree) importKeys(ctx context.Context, ids map[string][]string, redact bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
