@@ -25,7 +25,7 @@ type hTree struct {
 func TestMappingHostileNames(t *testing.T) {
 	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
 		q := func(s string) string {
-			if b.name == "mysql" {
+			if b.kind == "mysql" {
 				return "`" + strings.ReplaceAll(s, "`", "``") + "`"
 			}
 			return dsssql.QuoteIdentifier(s)

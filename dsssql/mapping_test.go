@@ -27,10 +27,16 @@ type mUsers struct {
 // planIn begins a transaction, gives it to the mappings, imports both
 // trees and plans. The transaction is rolled back when t ends, unless it
 // was committed.
-func planIn[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (*sql.Tx, *dss.Plan) {
+func planIn[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*dsssql.Mapping) (runTx, *dss.Plan) {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := db.BeginTx(ctx, nil)
+	var tx runTx
+	var err error
+	if _, plain := plainTx.Load(db); plain {
+		tx, err = db.BeginTx(ctx, nil)
+	} else {
+		tx, err = dsssql.BeginTx(ctx, db, nil)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +52,14 @@ func planIn[S, D any](t *testing.T, db *sql.DB, ds *dss.Datastore[S, D], ms ...*
 		t.Fatal(err)
 	}
 	return tx, plan
+}
+
+// runTx is the transaction of a test's run: a *dsssql.Tx, or a *sql.Tx
+// for the databases in plainTx.
+type runTx interface {
+	dsssql.DB
+	Commit() error
+	Rollback() error
 }
 
 // syncRun imports both trees through the mappings in one transaction,
@@ -220,7 +234,7 @@ func TestMappingValuesWithheld(t *testing.T) {
 			if !strings.Contains(err.Error(), `new_users idnumber "u2"`) {
 				t.Errorf("the error does not name the action and idnumber: %v", err)
 			}
-			if shown := strings.Contains(err.Error(), "secret.mail"); shown != (show && b.name == "mysql") {
+			if shown := strings.Contains(err.Error(), "secret.mail"); shown != (show && b.kind == "mysql") {
 				t.Errorf("ShowValues %v: the value is shown %v: %v", show, shown, err)
 			}
 		}
@@ -248,10 +262,10 @@ func TestMappingFailingSmallBatch(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Action.ID != "u2" || report.Applied != 1 {
 			t.Fatalf("Apply: %v, want the failure of u2 after one applied", err)
 		}
-		if aborted := strings.Contains(err.Error(), "the transaction is aborted"); aborted != (b.name == "postgres") {
+		if aborted := strings.Contains(err.Error(), "the transaction is aborted"); aborted != (b.kind == "postgres") {
 			t.Errorf("the error says the transaction is aborted: %v, on %s: %v", aborted, b.name, err)
 		}
-		if b.name == "postgres" {
+		if b.kind == "postgres" {
 			return
 		}
 		if err := tx.Commit(); err != nil {
@@ -496,11 +510,11 @@ func TestMappingUpdateWithoutRow(t *testing.T) {
 		users := dsssql.Map(ds.Dest.Branches.Users, "users", "idnumber")
 		ds.Dest.Branches.Users.Importer = users
 		tx, plan := planIn(t, db, ds, users)
-		if _, err := tx.Exec(`DELETE FROM users WHERE idnumber IN ('u3', 'u9')`); err != nil {
+		if _, err := tx.ExecContext(context.Background(), `DELETE FROM users WHERE idnumber IN ('u3', 'u9')`); err != nil {
 			t.Fatal(err)
 		}
 		report, err := ds.Apply(context.Background(), plan, users)
-		if b.name == "mysql" {
+		if b.kind == "mysql" {
 			if err != nil {
 				t.Errorf("Apply on MySQL: %v", err)
 			}
@@ -528,7 +542,7 @@ func TestMappingUpdateWithoutRow(t *testing.T) {
 func TestMappingVerify(t *testing.T) {
 	forEachDB(t, func(t *testing.T, b backend, db *sql.DB) {
 		exec(t, db, `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, age INTEGER NOT NULL)`)
-		switch b.name {
+		switch b.kind {
 		case "sqlite":
 			exec(t, db, `CREATE TRIGGER lower_email AFTER UPDATE OF email ON users BEGIN
 				UPDATE users SET email = lower(NEW.email) WHERE idnumber = NEW.idnumber; END`)

@@ -56,7 +56,7 @@ func openMySQL(t testing.TB) *sql.DB {
 func forEachDB(t *testing.T, f func(t *testing.T, b backend, db *sql.DB)) {
 	t.Helper()
 	all := append(backends[:len(backends):len(backends)],
-		backend{name: "mysql", timestamp: "DATETIME(6)", blob: "BLOB", serial: "BIGINT AUTO_INCREMENT PRIMARY KEY", open: openMySQL})
+		backend{name: "mysql", kind: "mysql", timestamp: "DATETIME(6)", blob: "BLOB", serial: "BIGINT AUTO_INCREMENT PRIMARY KEY", open: openMySQL})
 	for _, b := range all {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()

@@ -268,9 +268,23 @@ func (s *sqlText) unnest(cols []opCol) {
 			s.w(", ")
 		}
 		s.ph(argSrc{arrayArg, i})
-		s.w("::", c.pgType, "[]")
+		s.w(arrayCast(c.pgType))
 	}
 	s.w(")")
+}
+
+// pgxTypes are the PostgreSQL types, as format_type names them, outside
+// copyTypes that pgx encodes arrays of.
+var pgxTypes = map[string]bool{"numeric": true, "uuid": true, "json": true, "jsonb": true}
+
+// arrayCast returns the cast of an array parameter of a column of type t:
+// ::t[]; for a type pgx does not know (an enum, a domain, citext),
+// ::text[]::t[], so that pgx sends text and the server converts it.
+func arrayCast(t string) string {
+	if copyTypes[t] || pgxTypes[t] {
+		return "::" + t + "[]"
+	}
+	return "::text[]::" + t + "[]"
 }
 
 // values writes n rows of placeholders: (?, ?), (?, ?).

@@ -31,8 +31,8 @@ type tUsers struct {
 // PostgreSQL (microseconds), a DATETIME in MySQL (whole seconds), a
 // TIMESTAMP in SQLite (kept as text, to the nanosecond).
 func timeSchema(b backend) string {
-	seen := map[string]string{"sqlite": "TIMESTAMP", "postgres": "TIMESTAMP", "mysql": "DATETIME"}[b.name]
-	left := map[string]string{"sqlite": "TIMESTAMP", "postgres": "TIMESTAMPTZ", "mysql": "DATETIME(6)"}[b.name]
+	seen := map[string]string{"sqlite": "TIMESTAMP", "postgres": "TIMESTAMP", "mysql": "DATETIME"}[b.kind]
+	left := map[string]string{"sqlite": "TIMESTAMP", "postgres": "TIMESTAMPTZ", "mysql": "DATETIME(6)"}[b.kind]
 	return `CREATE TABLE users (idnumber VARCHAR(20) PRIMARY KEY, nick VARCHAR(20), age BIGINT,
 		born DATE NOT NULL, seen ` + seen + ` NOT NULL, login BIGINT NOT NULL, left_at ` + left + `)`
 }
@@ -86,9 +86,9 @@ func TestMappingTimePrecision(t *testing.T) {
 			refused    bool   // on this database
 			want       string // in the error
 		}{
-			{"seen in nanoseconds", "seen", nanos, b.name != "sqlite", "fractional digits"},
-			{"seen in microseconds", "seen", nanos.Truncate(time.Microsecond), b.name == "mysql", "keeps 0 fractional digits"},
-			{"left_at in nanoseconds", "left_at", nanos, b.name != "sqlite", "keeps 6 fractional digits"},
+			{"seen in nanoseconds", "seen", nanos, b.kind != "sqlite", "fractional digits"},
+			{"seen in microseconds", "seen", nanos.Truncate(time.Microsecond), b.kind == "mysql", "keeps 0 fractional digits"},
+			{"left_at in nanoseconds", "left_at", nanos, b.kind != "sqlite", "keeps 6 fractional digits"},
 			{"login with a fraction", "login", nanos, true, "whole seconds"},
 			{"born at noon", "born", time.Date(2001, 2, 3, 12, 0, 0, 0, time.UTC), true, "keeps a date"},
 			{"born at midnight in Paris", "born", time.Date(2001, 2, 3, 0, 0, 0, 0, time.FixedZone("Paris", 3600)), true, "not midnight UTC"},

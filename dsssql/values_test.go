@@ -58,7 +58,7 @@ func TestDriverValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s value types: %v", b.name, got)
-		if d := cmp.Diff(wantTypes[b.name], got); d != "" {
+		if d := cmp.Diff(wantTypes[b.kind], got); d != "" {
 			t.Errorf("value types (-want +got):\n%s", d)
 		}
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/datastoresync/dss"
 )
 
@@ -651,7 +653,7 @@ func (w *writer) lookup(table string, key, val *column, scope []konst, keys []an
 		if d == Postgres {
 			s.w(" = ANY (")
 			s.ph(argSrc{})
-			s.w("::" + key.pgType + "[])")
+			s.w(arrayCast(key.pgType) + ")")
 			args = append(args, keys[:n])
 		} else {
 			s.w(" IN (")
@@ -803,6 +805,11 @@ func (w *writer) write(s, e int) error {
 func (w *writer) run(st *step, rows []any, n int) error {
 	width := len(st.o.cols)
 	if w.r.d == Postgres && n > 1 {
+		if len(st.consts) == 0 {
+			if copied, err := w.copyFrom(st.o, rows, n); copied {
+				return err
+			}
+		}
 		p, err := w.prepare(st.o, 0)
 		if err != nil {
 			return err
@@ -913,11 +920,13 @@ func (w *writer) rowErr(a *dss.Action, err error) error {
 }
 
 // hide withholds the text of a MySQL error, which may quote the row's
-// values ("Duplicate entry 'ada@example.com' for key 'email'"), unless
-// values may be shown: the error keeps its number and SQLSTATE, and
-// unwraps to the driver's error.
+// values ("Duplicate entry 'ada@example.com' for key 'email'"), of a
+// PostgreSQL data exception and of pgx's error of a value it cannot
+// encode, unless values may be shown: a database's error keeps its
+// SQLSTATE (and MySQL's its number), and each unwraps to the driver's
+// error.
 func (w *writer) hide(err error) error {
-	if w.show || w.r.d != MySQL {
+	if w.show {
 		return err
 	}
 	var re *rowError
@@ -925,6 +934,24 @@ func (w *writer) hide(err error) error {
 		return err // written by this package, which shows no values
 	}
 	text := err.Error()
+	if w.r.d == Postgres {
+		// A data exception (SQLSTATE class 22: "invalid input syntax for
+		// type uuid: ...") quotes the value; so does pgx's error of a value
+		// it cannot encode, with the whole array of a statement's column.
+		var pe *pgconn.PgError
+		switch {
+		case errors.As(err, &pe):
+			if strings.HasPrefix(pe.Code, "22") {
+				return &withheld{text: pe.Severity + " (SQLSTATE " + pe.Code + ")", err: err}
+			}
+		case strings.Contains(text, "encode"):
+			return &withheld{text: "pgx cannot encode a value", err: err}
+		}
+		return err
+	}
+	if w.r.d != MySQL {
+		return err
+	}
 	if strings.HasPrefix(text, "Error ") {
 		if i := strings.Index(text, ": "); i > 0 {
 			return &withheld{text: text[:i], err: err}

@@ -124,8 +124,8 @@ const (
 // the write lock of BEGIN IMMEDIATE (busy_timeout); on MySQL GET_LOCK,
 // held by the run's one connection to the end of the run, and taken again
 // (at once) by each transaction, in case the connection was replaced.
-func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
+func (d *database) begin(ctx context.Context) (*dsssql.Tx, error) {
+	tx, err := dsssql.BeginTx(ctx, d.db, nil) // keeps its connection: COPY on PostgreSQL
 	if err != nil {
 		return nil, fmt.Errorf("begin transaction on %s (is another run holding it?): %w", d.where, err)
 	}
@@ -152,7 +152,7 @@ func (d *database) begin(ctx context.Context) (*sql.Tx, error) {
 // Mapping imports its branch through tx (one query) and writes its
 // branch's actions there in bulk. The run applies the plan through the
 // Template they make together.
-func (d *database) tables(dest *dss.Tree[Dest], tx *sql.Tx, showValues bool) dss.Template {
+func (d *database) tables(dest *dss.Tree[Dest], tx *dsssql.Tx, showValues bool) dss.Template {
 	users := dsssql.Map(dest.Branches.Users, "users", "idnumber")
 	groups := dsssql.Map(dest.Branches.Groups, "groups", "idnumber")
 	groups.Lists = map[string]dsssql.Join{

@@ -51,6 +51,7 @@ import (
 
 	"github.com/datastoresync/dss"
 	"github.com/datastoresync/dss/dsscsv"
+	"github.com/datastoresync/dss/dsssql"
 	"github.com/datastoresync/dss/dsssql/dsn"
 	"github.com/datastoresync/dss/internal/planfile"
 )
@@ -282,7 +283,7 @@ func syncUsers(ctx context.Context, o options, stdout io.Writer) (code int, err 
 
 // rollback ends a transaction that is not to be committed, and says so in
 // the run's error, if any.
-func rollback(tx *sql.Tx, db *database, err error) error {
+func rollback(tx *dsssql.Tx, db *database, err error) error {
 	// A transaction that is not committed changes nothing, even when the
 	// rollback itself fails because the connection is gone: the server
 	// discards it when the connection ends.
