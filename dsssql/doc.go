@@ -37,7 +37,7 @@
 // only, and a dss.Implementer, so an action no part handles refuses the
 // plan before the first write:
 //
-//	tx, err := db.BeginTx(ctx, nil)
+//	tx, err := dsssql.BeginTx(ctx, db, nil) // or db.BeginTx: no COPY
 //	users.DB, groups.DB = tx, tx
 //	err = ds.Import(ctx)
 //	plan, err := ds.Plan()
@@ -80,21 +80,27 @@
 // It writes each batch in chunks between a savepoint and its release:
 // PostgreSQL gets one statement per chunk whose parameters are arrays
 // (unnest), SQLite and MySQL multi-row statements, each size prepared once
-// per transaction; deletes go by sets of keys. Identifiers are quoted for
+// per transaction; deletes go by sets of keys. In a Tx (BeginTx), which
+// keeps its connection so that the Mapping can reach pgx under
+// database/sql, PostgreSQL inserts new rows and list elements with COPY
+// instead. A column of a type pgx does not know (an enum, a domain) is
+// sent as text, and the server casts it. Identifiers are quoted for
 // the dialect, values are always parameters. When a statement fails, the
 // chunk is rolled back to its savepoint and written one action at a time to
 // find the failing one, which is reported as a *dss.BatchError naming its
 // action and idnumber, with the transaction still usable. Errors show no
 // values unless ShowValues is set (never those of a secret attribute); a
-// MySQL message, which may quote them, is withheld. A batch of fewer than
+// MySQL message, a PostgreSQL data exception and a pgx encoding error,
+// which may quote them, are withheld. A batch of fewer than
 // four one-statement actions goes without a savepoint (see Mapping.Apply).
 //
 // The Dialect is asked of the database (SELECT version()) unless it is set.
 // A Mapping writes through one transaction: it does not declare itself
 // safe for concurrent batches, so dss.Workers refuses it.
 //
-// The package depends on no driver: open the database with the driver of
-// your choice. It is tested with PostgreSQL through pgx
+// Open the database with the driver of your choice; the package imports
+// pgx only to reach it for COPY and to read its errors. It is tested with
+// PostgreSQL through pgx
 // (github.com/jackc/pgx/v5/stdlib, driver name "pgx"), with SQLite through
 // modernc.org/sqlite (driver name "sqlite"), which needs no C compiler, and
 // with MariaDB through github.com/go-sql-driver/mysql (driver name "mysql",
