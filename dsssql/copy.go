@@ -68,12 +68,13 @@ var copyTypes = map[string]bool{
 }
 
 // copyFrom inserts the n rows of o (width values each, in rows) with COPY
-// when the Mapping's DB is a Tx on a pgx connection and every column of o
-// is of a type in copyTypes. It reports whether it did: when not, nothing
+// when the Mapping's DB is a Tx on a pgx connection, o's table takes COPY
+// as it takes INSERT (a table without rules, not a view) and every column
+// of o is of a type in copyTypes. It reports whether it did: when not, nothing
 // was sent, and the caller writes the rows with arrays.
 func (w *writer) copyFrom(o *op, rows []any, n int) (bool, error) {
 	tx, ok := w.m.DB.(*Tx)
-	if !ok || o.kind != opInsert {
+	if !ok || o.kind != opInsert || !o.copy {
 		return false, nil
 	}
 	names := make([]string, len(o.cols))

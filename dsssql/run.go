@@ -245,6 +245,10 @@ func (m *Mapping) check(ctx context.Context, r *runState, c *config) error {
 		return m.declError(problems)
 	}
 	m.buildOps(r, c)
+	r.ops.insert.copy = t.copy
+	for l, o := range r.ops.joinInsert {
+		o.copy = tables[l.join.Table].copy
+	}
 	return nil
 }
 

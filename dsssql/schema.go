@@ -1,6 +1,7 @@
 package dsssql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -22,6 +23,10 @@ type tableInfo struct {
 	exists  bool
 	cols    map[string]colInfo
 	uniques [][]string // the columns of each unique index (or key) without a WHERE
+	// copy says that COPY writes rows as INSERT does: a PostgreSQL table,
+	// ordinary or partitioned, without rules (COPY does not apply them, and
+	// cannot write a view).
+	copy bool
 }
 
 // class is what kind of value a column holds.
@@ -149,6 +154,21 @@ func (d Dialect) describe(ctx context.Context, db Queryer, table string) (*table
 	}
 	if d == SQLite {
 		ti.uniques = append(ti.uniques, sqlitePK(ctx, db, table)...)
+	}
+	if d == Postgres {
+		rows, err := db.QueryContext(ctx, `SELECT relkind IN ('r', 'p') AND NOT relhasrules FROM pg_class WHERE oid = to_regclass($1)`, arg)
+		if err != nil {
+			return nil, fmt.Errorf("read the kind of %s: %w", table, err)
+		}
+		for rows.Next() {
+			err = rows.Scan(&ti.copy)
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cmp.Or(cerr, rows.Err())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the kind of %s: %w", table, err)
+		}
 	}
 	return ti, nil
 }

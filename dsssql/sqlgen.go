@@ -28,6 +28,9 @@ type op struct {
 	// columns every row must also have, equal to a constant: the
 	// statement's constants are the values of set, then of where.
 	set, where []string
+	// copy says that an opInsert may write its rows with COPY (see
+	// tableInfo.copy).
+	copy bool
 }
 
 // An opCol is a column of an op: its name and, for PostgreSQL's arrays,
