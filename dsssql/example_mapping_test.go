@@ -83,7 +83,9 @@ func syncSchool(ctx context.Context, db *sql.DB, csv string, now int64) {
 	ds.Source.Branches.Cohorts.Importer = dss.Records(members...)
 	ds.Dest.Branches.Users.Guard.MaxDeleteFraction = 1
 
-	tx, err := db.BeginTx(ctx, nil)
+	// A dsssql.Tx is a *sql.Tx that keeps its connection: on PostgreSQL
+	// through pgx, the mappings insert new rows with COPY.
+	tx, err := dsssql.BeginTx(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
