@@ -3,6 +3,7 @@ package dsssql
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -29,12 +30,12 @@ type Tx struct {
 func BeginTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*Tx, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dsssql: a connection for the transaction: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		conn.Close()
-		return nil, err
+		return nil, fmt.Errorf("dsssql: begin: %w", err)
 	}
 	return &Tx{Tx: tx, conn: conn}, nil
 }

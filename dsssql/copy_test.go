@@ -2,6 +2,7 @@ package dsssql_test
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -140,5 +141,41 @@ func TestMappingValueErrorsWithheld(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTxGivesBackItsConnection: a dsssql.Tx holds one connection from
+// BeginTx to Commit or Rollback, and a second Rollback or Commit after
+// either reports sql.ErrTxDone; BeginTx on a closed database fails, saying
+// where.
+func TestTxGivesBackItsConnection(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	for _, end := range []string{"commit", "rollback"} {
+		tx, err := dsssql.BeginTx(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Stats().InUse; n != 1 {
+			t.Fatalf("%d connections in use during the transaction, want 1", n)
+		}
+		if end == "commit" {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", end, err)
+		}
+		if n := db.Stats().InUse; n != 0 {
+			t.Errorf("after %s: %d connections in use, want 0", end, n)
+		}
+		if err := tx.Rollback(); !errors.Is(err, sql.ErrTxDone) {
+			t.Errorf("Rollback after %s: %v, want sql.ErrTxDone", end, err)
+		}
+	}
+	db.Close()
+	if _, err := dsssql.BeginTx(ctx, db, nil); err == nil || !strings.HasPrefix(err.Error(), "dsssql: ") {
+		t.Errorf("BeginTx on a closed database: %v", err)
 	}
 }
