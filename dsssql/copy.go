@@ -68,21 +68,32 @@ var copyTypes = map[string]bool{
 	"date": true, "timestamp without time zone": true, "timestamp with time zone": true,
 }
 
-// copyFrom inserts the n rows of o (width values each, in rows) with COPY
-// when the Mapping's DB is a Tx on a pgx connection, o's table takes COPY
-// as it takes INSERT (a table without rules, not a view) and every column
-// of o is of a type in copyTypes. It reports whether it did: when not, nothing
-// was sent, and the caller writes the rows with arrays.
+// copyable reports whether an insert of cols into the table ti describes
+// may use COPY: the table takes it as it takes INSERT (a table without
+// rules, not a view) and every column is of a type in copyTypes.
+func copyable(ti *tableInfo, cols []opCol) bool {
+	if ti == nil || !ti.copy {
+		return false
+	}
+	for _, c := range cols {
+		if !copyTypes[c.pgType] {
+			return false
+		}
+	}
+	return true
+}
+
+// copyFrom inserts the n rows of o, an op that may use COPY (op.copy),
+// width values each in rows, with COPY when the Mapping's DB is a Tx on a
+// pgx connection. It reports whether it did: when not, nothing was sent,
+// and the caller writes the rows with arrays.
 func (w *writer) copyFrom(o *op, rows []any, n int) (bool, error) {
 	tx, ok := w.m.DB.(*Tx)
-	if !ok || o.kind != opInsert || !o.copy {
+	if !ok {
 		return false, nil
 	}
 	names := make([]string, len(o.cols))
 	for i, c := range o.cols {
-		if !copyTypes[c.pgType] {
-			return false, nil
-		}
 		names[i] = c.name
 	}
 	width := len(o.cols)

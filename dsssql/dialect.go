@@ -84,8 +84,8 @@ func (d Dialect) maxParams() int {
 var errNoRows = errors.New("no row")
 
 // queryString returns the one text value of query's first row.
-func queryString(ctx context.Context, db Queryer, query string) (string, error) {
-	rows, err := db.QueryContext(ctx, query)
+func queryString(ctx context.Context, db Queryer, query string, args ...any) (string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return "", err
 	}

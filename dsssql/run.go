@@ -244,11 +244,7 @@ func (m *Mapping) check(ctx context.Context, r *runState, c *config) error {
 	if len(problems) > 0 {
 		return m.declError(problems)
 	}
-	m.buildOps(r, c)
-	r.ops.insert.copy = t.copy
-	for l, o := range r.ops.joinInsert {
-		o.copy = tables[l.join.Table].copy
-	}
+	m.buildOps(r, c, tables)
 	return nil
 }
 
@@ -262,8 +258,9 @@ const (
 	storeTimestamp         // a timestamp of prec fractional digits
 )
 
-// buildOps builds the Mapping's statements for r's dialect.
-func (m *Mapping) buildOps(r *runState, c *config) {
+// buildOps builds the Mapping's statements for r's dialect, from the
+// tables the check described.
+func (m *Mapping) buildOps(r *runState, c *config, tables map[string]*tableInfo) {
 	oc := func(cl *column) opCol { return opCol{name: cl.name, pgType: cl.pgType} }
 	kc := func(k konst) opCol { return opCol{name: k.col, pgType: k.typ} }
 	names := func(ks []konst) []string {
@@ -302,6 +299,7 @@ func (m *Mapping) buildOps(r *runState, c *config) {
 	for _, st := range c.stamps {
 		ins.cols = append(ins.cols, opCol{name: st.col, pgType: st.typ})
 	}
+	ins.copy = copyable(tables[m.table], ins.cols)
 	o.insert = ins
 	o.update = map[*column]*op{}
 	for _, cl := range c.cols {
@@ -331,6 +329,7 @@ func (m *Mapping) buildOps(r *runState, c *config) {
 		for _, k := range l.insert {
 			ji.cols = append(ji.cols, kc(k))
 		}
+		ji.copy = copyable(tables[l.join.Table], ji.cols)
 		o.joinInsert[l] = ji
 		o.joinDelete[l] = &op{kind: opDelete, table: l.join.Table, cols: pair}
 		o.joinOwner[l] = &op{kind: opDelete, table: l.join.Table, cols: pair[:1]}

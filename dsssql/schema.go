@@ -1,7 +1,6 @@
 package dsssql
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -156,19 +155,12 @@ func (d Dialect) describe(ctx context.Context, db Queryer, table string) (*table
 		ti.uniques = append(ti.uniques, sqlitePK(ctx, db, table)...)
 	}
 	if d == Postgres {
-		rows, err := db.QueryContext(ctx, `SELECT relkind IN ('r', 'p') AND NOT relhasrules FROM pg_class WHERE oid = to_regclass($1)`, arg)
+		copyOK, err := queryString(ctx, db,
+			`SELECT (relkind IN ('r', 'p') AND NOT relhasrules)::text FROM pg_class WHERE oid = to_regclass($1)`, arg)
 		if err != nil {
 			return nil, fmt.Errorf("read the kind of %s: %w", table, err)
 		}
-		for rows.Next() {
-			err = rows.Scan(&ti.copy)
-		}
-		if cerr := rows.Close(); err == nil {
-			err = cmp.Or(cerr, rows.Err())
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the kind of %s: %w", table, err)
-		}
+		ti.copy = copyOK == "true"
 	}
 	return ti, nil
 }

@@ -28,8 +28,9 @@ type op struct {
 	// columns every row must also have, equal to a constant: the
 	// statement's constants are the values of set, then of where.
 	set, where []string
-	// copy says that an opInsert may write its rows with COPY (see
-	// tableInfo.copy).
+	// copy says that an opInsert may write its rows with COPY: its table
+	// takes COPY as it takes INSERT, and pgx encodes each column's values
+	// for it (see copyable).
 	copy bool
 }
 

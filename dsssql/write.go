@@ -805,7 +805,7 @@ func (w *writer) write(s, e int) error {
 func (w *writer) run(st *step, rows []any, n int) error {
 	width := len(st.o.cols)
 	if w.r.d == Postgres && n > 1 {
-		if len(st.consts) == 0 {
+		if st.o.copy { // an insert: its rows hold every value, no constants
 			if copied, err := w.copyFrom(st.o, rows, n); copied {
 				return err
 			}
@@ -944,7 +944,7 @@ func (w *writer) hide(err error) error {
 			if strings.HasPrefix(pe.Code, "22") {
 				return &withheld{text: pe.Severity + " (SQLSTATE " + pe.Code + ")", err: err}
 			}
-		case strings.Contains(text, "encode"):
+		case strings.Contains(text, "failed to encode") || strings.Contains(text, "unable to encode"): // pgx's words
 			return &withheld{text: "pgx cannot encode a value", err: err}
 		}
 		return err
